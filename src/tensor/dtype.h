@@ -1,0 +1,50 @@
+/* dtype.h — the tensor type table: one row per ggml type id.
+ *
+ * Block layouts follow ggml (ggml-common.h) so GGUF tensors are used in place. For each type the
+ * table gives its block size and bytes per block (known for every standard ggml id, so the GGUF
+ * reader can size any tensor), and where layerlab computes with it: a dequantizer (to_float), the
+ * activation type its dot product wants (vec_dot_type), and the dot product itself.
+ */
+#ifndef LL_DTYPE_H
+#define LL_DTYPE_H
+#include <stddef.h>
+#include <stdint.h>
+
+enum ll_type {
+    LL_TYPE_F32 = 0, LL_TYPE_F16 = 1, LL_TYPE_Q4_0 = 2, LL_TYPE_Q4_1 = 3,
+    LL_TYPE_Q5_0 = 6, LL_TYPE_Q5_1 = 7, LL_TYPE_Q8_0 = 8, LL_TYPE_Q8_1 = 9,
+    LL_TYPE_Q2_K = 10, LL_TYPE_Q3_K = 11, LL_TYPE_Q4_K = 12, LL_TYPE_Q5_K = 13,
+    LL_TYPE_Q6_K = 14, LL_TYPE_Q8_K = 15,
+    LL_TYPE_I8 = 24, LL_TYPE_I16 = 25, LL_TYPE_I32 = 26, LL_TYPE_I64 = 27, LL_TYPE_F64 = 28,
+    LL_TYPE_BF16 = 30,
+    LL_TYPE_COUNT = 40
+};
+
+#define LL_QK_K 256
+
+typedef struct {
+    const char *name;        /* ggml's name: "f32", "q4_K", ... ; NULL for an unknown id */
+    int64_t blck;            /* elements per block */
+    size_t type_size;        /* bytes per block */
+    /* Dequantize n elements (n a multiple of blck). NULL: layerlab cannot compute with this type. */
+    void (*to_float)(const void *x, float *y, int64_t n);
+    /* Quantize n floats into this type (used for activation types and the tests). NULL if absent. */
+    void (*from_float)(const float *x, void *y, int64_t n);
+    uint32_t vec_dot_type;   /* the type activations are converted to for vec_dot */
+    /* *s = dot(x[0..n), y[0..n)), x a row of this type, y a row of vec_dot_type. */
+    void (*vec_dot)(int64_t n, float *s, const void *x, const void *y);
+} ll_type_traits;
+
+/* NULL when the id is not a ggml type id layerlab knows the size of. */
+const ll_type_traits *ll_type_get(uint32_t type);
+const char *ll_type_name(uint32_t type);        /* "type 99" style for unknown ids (static buffer) */
+/* Bytes for a row of n elements; 0 if n is not a multiple of the block size or the type is unknown. */
+size_t ll_row_size(uint32_t type, int64_t n);
+
+/* fp16 / bf16 conversion helpers (exact, round-to-nearest-even for the float->half direction). */
+float ll_fp16_to_fp32(uint16_t h);
+uint16_t ll_fp32_to_fp16(float f);
+float ll_bf16_to_fp32(uint16_t h);
+uint16_t ll_fp32_to_bf16(float f);
+
+#endif
