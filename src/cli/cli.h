@@ -1,9 +1,14 @@
-/* cli.h — what the subcommands share: option parsing helpers, model opening, provenance. */
+/* cli.h — what the subcommands share: option parsing, model opening, JSON provenance. */
 #ifndef LL_CLI_H
 #define LL_CLI_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+struct ll_model;
 
 /* Each subcommand: argv[0] is the subcommand name. Returns the process exit code. */
 int cmd_info(int argc, char **argv);
@@ -17,11 +22,42 @@ int cmd_tensor(int argc, char **argv);
 
 /* Prints "layerlab: " + message to stderr and returns 1. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "layerlab: " + ll_errmsg() and returns 1. */
+int cli_lib_error(void);
 
-/* Option parsing: cli_arg(argc, argv, &i, "--name") returns the value after --name (advancing i) or
- * NULL after printing an error if it is missing. Numbers are parsed strictly (the whole string). */
+/* The value after option argv[*i] (advancing *i), or NULL after printing an error. */
 const char *cli_value(int argc, char **argv, int *i);
+/* Strict number parsing of a whole string within [lo, hi]; prints an error naming opt, returns -1. */
 int cli_parse_int(const char *opt, const char *s, long long lo, long long hi, long long *out);
 int cli_parse_float(const char *opt, const char *s, double lo, double hi, double *out);
+
+/* Options every model-running command takes. */
+typedef struct {
+    const char *model;       /* positional MODEL */
+    const char *tokenizer;   /* --tokenizer TOK.bin (llama2.c) */
+    int threads;             /* --threads N (default 2) */
+    bool exact;              /* --exact */
+    int bos;                 /* --bos 1 / --no-bos 0 / -1 = the model's rule */
+    bool json;               /* --json */
+} cli_common;
+
+void cli_common_init(cli_common *c);
+/* Consumes argv[*i] if it is a common option (returns 1), or the first positional as the model
+ * (returns 1); 0 if not consumed; -1 after printing an error. */
+int cli_common_arg(cli_common *c, int argc, char **argv, int *i);
+/* Opens c->model (weights bound unless vocab_only); NULL after printing the error. */
+struct ll_model *cli_open_model(const cli_common *c, bool vocab_only);
+/* The BOS decision for this model under the options. */
+bool cli_bos(const cli_common *c, const struct ll_model *m);
+
+/* Reads a whole file (binary-safe), NUL-terminated; NULL after printing an error. */
+char *cli_read_file(const char *path, size_t *len);
+/* Parses "1 2 3" (spaces/commas) into ids; -1 after printing an error. */
+int cli_parse_ids(const char *s, int32_t **ids, size_t *n);
+
+/* Adds a "provenance" object: tool, version, model path, model_sha256, bos, n_ctx, n_tokens. */
+void cli_provenance(cJSON *obj, struct ll_model *m, bool bos, long long n_ctx, long long n_tokens);
+/* Prints JSON to stdout (pretty) and frees it; returns 0 or 1. */
+int cli_print_json(cJSON *obj);
 
 #endif

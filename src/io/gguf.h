@@ -20,6 +20,10 @@ enum ll_gguf_vtype {
 
 const char *ll_gguf_vtype_name(uint32_t t);
 
+/* Arrays may hold arrays (each inner array has its own element type); reader and writer accept at most
+ * this many levels of arrays in one value. */
+#define LL_GGUF_MAX_NESTING 8
+
 /* A string: s is NUL-terminated, n is its byte length without the NUL (s may contain NULs). */
 typedef struct { const char *s; uint64_t n; } ll_str;
 
@@ -45,7 +49,8 @@ typedef struct { ll_str key; ll_gguf_value val; } ll_gguf_kv;
 typedef struct {
     ll_str name;
     uint32_t n_dims;               /* 1..4 */
-    int64_t ne[4];                 /* elements per dimension, ne[0] fastest; unused dims are 1 */
+    int64_t ne[4];                 /* elements per dimension, ne[0] fastest; unused dims are 1;
+                                      0 is allowed (ggml accepts empty tensors: nbytes 0) */
     uint32_t type;                 /* ggml type id (see tensor/dtype.h) */
     uint64_t offset;               /* relative to the data section */
     const void *data;              /* inside the mapping */
@@ -104,6 +109,7 @@ int ll_gguf_writer_set_arr(ll_gguf_writer *w, const char *key, uint32_t elem_typ
 /* String arrays: lens may be NULL (then each string is NUL-terminated). */
 int ll_gguf_writer_set_arr_str(ll_gguf_writer *w, const char *key, const char *const *strs,
                                const uint64_t *lens, uint64_t n);
+/* Removing an absent key is not an error (returns 0). */
 int ll_gguf_writer_remove(ll_gguf_writer *w, const char *key);
 /* Tensors: data is NOT copied and must stay valid until ll_gguf_writer_write returns. nbytes must equal
  * the size implied by type and ne. */

@@ -41,6 +41,16 @@ const char *ll_type_name(uint32_t type);        /* "type 99" style for unknown i
 /* Bytes for a row of n elements; 0 if n is not a multiple of the block size or the type is unknown. */
 size_t ll_row_size(uint32_t type, int64_t n);
 
+/* The same table with only the portable scalar kernels: the reference the SIMD kernels are tested
+ * against (identical rows, sizes and vec_dot_type pairing; slower). */
+const ll_type_traits *ll_type_get_ref(uint32_t type);
+/* Which kernels ll_type_get's table uses, e.g. "avx2+fma+f16c, vnni, avx512" or "scalar". */
+const char *ll_type_kernels(void);
+
+/* *s = dot(x[0..n), y[0..n)) of two float rows (any n; FMA with several accumulators when available,
+ * else a scalar loop accumulating in double). Used by the exact matmul mode. */
+void ll_vec_dot_f32(int64_t n, float *s, const float *x, const float *y);
+
 /* fp16 / bf16 conversion helpers (exact, round-to-nearest-even for the float->half direction). */
 float ll_fp16_to_fp32(uint16_t h);
 uint16_t ll_fp32_to_fp16(float f);

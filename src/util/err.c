@@ -23,7 +23,13 @@ int ll_fail_prefix(const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, g_msg, sizeof old);
-    snprintf(g_msg, sizeof g_msg, "%s%s", prefix, old);
+    size_t np = strlen(prefix);
+    if (np >= sizeof g_msg) np = sizeof g_msg - 1;
+    memcpy(g_msg, prefix, np);
+    size_t no = strlen(old);
+    if (no > sizeof g_msg - 1 - np) no = sizeof g_msg - 1 - np;
+    memcpy(g_msg + np, old, no);
+    g_msg[np + no] = 0;
     return -1;
 }
 

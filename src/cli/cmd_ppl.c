@@ -1,0 +1,112 @@
+/* cmd_ppl.c — `layerlab ppl`: perplexity over consecutive windows.
+ * tokens = [BOS] + encode(file), cut to --max-tokens, split into consecutive windows of --ctx tokens;
+ * within a window each token after the first is predicted from the tokens before it in that window. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "model/model.h"
+#include "run/engine.h"
+#include "tokenizer/tokenizer.h"
+
+static const char *USAGE =
+    "usage: layerlab ppl MODEL FILE [--ctx N] [--max-tokens N] [--json] [--bos|--no-bos] [--exact]\n"
+    "                    [--threads N] [--tokenizer TOK.bin]\n"
+    "tokens = BOS (by the model's rule) + encode(FILE), cut to --max-tokens, split into consecutive windows\n"
+    "of --ctx tokens (default: the model's context); each token is predicted from the tokens before it in\n"
+    "its window. Prints tokens_scored, mean_nll and ppl.\n";
+
+/* -log softmax(logits)[target], in double */
+static double nll_of(const float *logits, int n, int target) {
+    double mx = logits[0];
+    for (int i = 1; i < n; i++)
+        if (logits[i] > mx) mx = logits[i];
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += exp((double)logits[i] - mx);
+    return log(sum) + mx - (double)logits[target];
+}
+
+int cmd_ppl(int argc, char **argv) {
+    cli_common c;
+    cli_common_init(&c);
+    const char *file = NULL;
+    long long ctx = 0, max_tokens = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(USAGE, stdout), 0;
+        if (!strcmp(a, "--ctx")) { if (!(v = cli_value(argc, argv, &i)) || cli_parse_int(a, v, 2, 1 << 24, &ctx)) return 1; continue; }
+        if (!strcmp(a, "--max-tokens")) {
+            if (!(v = cli_value(argc, argv, &i)) || cli_parse_int(a, v, 2, INT32_MAX, &max_tokens)) return 1;
+            continue;
+        }
+        int r = cli_common_arg(&c, argc, argv, &i);
+        if (r < 0) return 1;
+        if (r == 0) {
+            if (a[0] != '-' && !file) { file = a; continue; }
+            return cli_error("ppl: unknown option '%s'\n%s", a, USAGE);
+        }
+    }
+    if (!file) return cli_error("ppl: FILE is required\n%s", USAGE);
+    ll_model *m = cli_open_model(&c, false);
+    if (!m) return 1;
+    int rc = 1;
+    char *text = NULL;
+    int32_t *ids = NULL;
+    float *logits = NULL;
+    ll_engine *e = NULL;
+    size_t len, n;
+    if (!m->tok) { cli_error("%s: a llama2.c checkpoint needs --tokenizer TOK.bin", c.model); goto done; }
+    if (!(text = cli_read_file(file, &len))) goto done;
+    bool bos = cli_bos(&c, m);
+    if (ll_tokenize(m->tok, text, len, bos, false, &ids, &n)) { cli_lib_error(); goto done; }
+    if (max_tokens > 0 && (size_t)max_tokens < n) n = (size_t)max_tokens;
+    if (ctx == 0) ctx = m->n_ctx_train;
+    if (ctx > m->n_ctx_train) { cli_error("ppl: --ctx %lld is beyond the model's context of %d", ctx, m->n_ctx_train); goto done; }
+    if (n < 2) { cli_error("ppl: %s has fewer than 2 tokens", file); goto done; }
+    int W = (int)(ctx < (long long)n ? ctx : (long long)n);
+    ll_engine_opts eo = {.n_ctx = W, .n_threads = c.threads, .exact = c.exact};
+    if (!(e = ll_engine_new(m, NULL, &eo))) { cli_lib_error(); goto done; }
+    logits = malloc((size_t)W * (size_t)m->n_vocab * sizeof *logits);
+    if (!logits) { cli_error("out of memory for %d x %d logits", W, m->n_vocab); goto done; }
+    double total = 0;
+    long long scored = 0;
+    size_t n_windows = (n + (size_t)W - 1) / (size_t)W;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (size_t w = 0; w < n_windows; w++) {
+        size_t start = w * (size_t)W, len_w = n - start < (size_t)W ? n - start : (size_t)W;
+        if (len_w < 2) break;
+        if (ll_engine_forward(e, ids + start, (int)len_w, 0, logits, LL_LOGITS_ALL)) { cli_lib_error(); goto done; }
+        for (size_t t = 0; t + 1 < len_w; t++) total += nll_of(logits + t * (size_t)m->n_vocab, m->n_vocab, ids[start + t + 1]);
+        scored += (long long)len_w - 1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        fprintf(stderr, "\rlayerlab: window %zu/%zu, ppl so far %.4f, %.0f tok/s   ", w + 1, n_windows,
+                exp(total / (double)scored), (double)(start + len_w) / (secs > 0 ? secs : 1));
+    }
+    fprintf(stderr, "\n");
+    double mean = total / (double)scored;
+    if (c.json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "tokens_scored", (double)scored);
+        cJSON_AddNumberToObject(o, "mean_nll", mean);
+        cJSON_AddNumberToObject(o, "ppl", exp(mean));
+        cJSON_AddNumberToObject(o, "ctx", W);
+        cJSON_AddNumberToObject(o, "windows", (double)n_windows);
+        cJSON_AddStringToObject(o, "file", file);
+        cli_provenance(o, m, bos, W, (long long)n);
+        if (cli_print_json(o)) goto done;
+    } else {
+        printf("tokens_scored %lld\nmean_nll %.6f\nppl %.4f\n", scored, mean, exp(mean));
+    }
+    rc = 0;
+done:
+    ll_engine_free(e);
+    free(logits);
+    free(ids);
+    free(text);
+    ll_model_free(m);
+    return rc;
+}

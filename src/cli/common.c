@@ -1,0 +1,179 @@
+/* common.c — option parsing and model opening shared by the subcommands. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+#include "util/err.h"
+
+int cli_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("layerlab: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+int cli_lib_error(void) { return cli_error("%s", ll_errmsg()); }
+
+const char *cli_value(int argc, char **argv, int *i) {
+    if (*i + 1 >= argc) {
+        cli_error("option %s needs a value", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int cli_parse_int(const char *opt, const char *s, long long lo, long long hi, long long *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || errno) return cli_error("%s: expected an integer, got '%s'", opt, s), -1;
+    if (v < lo || v > hi) return cli_error("%s: %lld is out of range [%lld, %lld]", opt, v, lo, hi), -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_float(const char *opt, const char *s, double lo, double hi, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || !isfinite(v)) return cli_error("%s: expected a number, got '%s'", opt, s), -1;
+    if (v < lo || v > hi) return cli_error("%s: %g is out of range [%g, %g]", opt, v, lo, hi), -1;
+    *out = v;
+    return 0;
+}
+
+void cli_common_init(cli_common *c) {
+    memset(c, 0, sizeof *c);
+    c->threads = 2;
+    c->bos = -1;
+}
+
+int cli_common_arg(cli_common *c, int argc, char **argv, int *i) {
+    const char *a = argv[*i];
+    if (!strcmp(a, "--tokenizer")) {
+        if (!(c->tokenizer = cli_value(argc, argv, i))) return -1;
+    } else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) {
+        const char *v = cli_value(argc, argv, i);
+        long long n;
+        if (!v || cli_parse_int(a, v, 1, 256, &n)) return -1;
+        c->threads = (int)n;
+    } else if (!strcmp(a, "--exact")) {
+        c->exact = true;
+    } else if (!strcmp(a, "--bos")) {
+        c->bos = 1;
+    } else if (!strcmp(a, "--no-bos")) {
+        c->bos = 0;
+    } else if (!strcmp(a, "--json")) {
+        c->json = true;
+    } else if (a[0] != '-' && !c->model) {
+        c->model = a;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+ll_model *cli_open_model(const cli_common *c, bool vocab_only) {
+    if (!c->model) {
+        cli_error("no MODEL given (a .gguf file or a llama2.c checkpoint); see --help");
+        return NULL;
+    }
+    ll_model *m = vocab_only ? ll_model_open_vocab(c->model, c->tokenizer) : ll_model_open(c->model, c->tokenizer);
+    if (!m) {
+        cli_lib_error();
+        return NULL;
+    }
+    return m;
+}
+
+bool cli_bos(const cli_common *c, const ll_model *m) {
+    if (c->bos >= 0) return c->bos == 1;
+    return m->tok ? ll_tok_default_bos(m->tok) : true;
+}
+
+char *cli_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cli_error("cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+        if (r == 0) break;
+        if (cap - n - 1 == 0) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) { free(buf); buf = NULL; break; }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (!buf) { cli_error("out of memory reading '%s'", path); return NULL; }
+    if (err) { free(buf); cli_error("error reading '%s'", path); return NULL; }
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
+}
+
+int cli_parse_ids(const char *s, int32_t **ids, size_t *n) {
+    size_t cap = 16, k = 0;
+    int32_t *v = malloc(cap * sizeof *v);
+    if (!v) return cli_error("out of memory"), -1;
+    const char *p = s;
+    while (*p) {
+        while (*p == ' ' || *p == ',' || *p == '\n' || *p == '\t' || *p == '\r') p++;
+        if (!*p) break;
+        char *end;
+        errno = 0;
+        long long x = strtoll(p, &end, 10);
+        if (end == p || errno || x < 0 || x > INT32_MAX) {
+            free(v);
+            return cli_error("--ids: bad token id at character %ld of '%.40s'", (long)(p - s) + 1, s), -1;
+        }
+        if (k == cap) {
+            int32_t *nv = realloc(v, cap * 2 * sizeof *v);
+            if (!nv) { free(v); return cli_error("out of memory"), -1; }
+            v = nv;
+            cap *= 2;
+        }
+        v[k++] = (int32_t)x;
+        p = end;
+    }
+    *ids = v;
+    *n = k;
+    return 0;
+}
+
+void cli_provenance(cJSON *obj, ll_model *m, bool bos, long long n_ctx, long long n_tokens) {
+    cJSON *p = cJSON_AddObjectToObject(obj, "provenance");
+    cJSON_AddStringToObject(p, "tool", "layerlab");
+    cJSON_AddStringToObject(p, "version", LAYERLAB_VERSION);
+    cJSON_AddStringToObject(p, "model", m->path);
+    cJSON_AddStringToObject(p, "model_sha256", ll_model_sha256(m));
+    cJSON_AddBoolToObject(p, "bos", bos);
+    if (n_ctx >= 0) cJSON_AddNumberToObject(p, "n_ctx", (double)n_ctx);
+    else cJSON_AddNullToObject(p, "n_ctx");
+    if (n_tokens >= 0) cJSON_AddNumberToObject(p, "n_tokens", (double)n_tokens);
+    else cJSON_AddNullToObject(p, "n_tokens");
+}
+
+int cli_print_json(cJSON *obj) {
+    char *s = cJSON_Print(obj);
+    cJSON_Delete(obj);
+    if (!s) return cli_error("out of memory printing JSON");
+    puts(s);
+    free(s);
+    return fflush(stdout) == 0 ? 0 : cli_error("error writing stdout");
+}

@@ -1,0 +1,48 @@
+/* main.c — `layerlab SUBCOMMAND ...`: dispatch and top-level help. Start reading here. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *what;
+} commands[] = {
+    {"info", cmd_info, "architecture, sizes and tensor types of a model"},
+    {"tokenize", cmd_tokenize, "text -> token ids"},
+    {"detokenize", cmd_detokenize, "token ids -> text"},
+    {"generate", cmd_generate, "continue a prompt (llama2.c run.c semantics)"},
+    {"logits", cmd_logits, "logits of every position as a .npy file"},
+    {"ppl", cmd_ppl, "perplexity of a text file over consecutive windows"},
+    {"convert", cmd_convert, "llama2.c checkpoint + tokenizer.bin -> GGUF"},
+    {"tensor", cmd_tensor, "list tensors or dump one (dequantized) as .npy"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "layerlab %s — layer surgery and geometry of transformer language models\n\n"
+               "usage: layerlab COMMAND [options]   (layerlab COMMAND --help for each)\n\ncommands:\n",
+            LAYERLAB_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].what);
+    fprintf(f, "\nMODEL is a GGUF file (architecture llama) or a llama2.c checkpoint (with --tokenizer TOK.bin).\n"
+               "Results go to stdout; messages and progress to stderr. Exit code 1 on any error.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("layerlab %s\n", LAYERLAB_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    return cli_error("unknown command '%s' (layerlab --help lists them)", argv[1]);
+}

@@ -1,0 +1,14 @@
+/* api.c — the accessors of the public header that have no internal twin. Including both the public and
+ * the internal headers here makes the compiler check that their declarations agree. */
+#include "layerlab.h"
+
+#include "model/model.h"
+#include "run/engine.h"
+#include "tokenizer/tokenizer.h"
+#include "util/err.h"
+
+int ll_model_n_layer(const ll_model *m) { return m->n_layer; }
+int ll_model_n_embd(const ll_model *m) { return m->n_embd; }
+int ll_model_n_vocab(const ll_model *m) { return m->n_vocab; }
+int ll_model_n_ctx(const ll_model *m) { return m->n_ctx_train; }
+ll_tokenizer *ll_model_tokenizer(const ll_model *m) { return m->tok; }

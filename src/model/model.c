@@ -1,0 +1,391 @@
+/* model.c — opens GGUF (arch llama) and llama2.c checkpoints into an ll_model, binding weights in
+ * place and checking every shape against the hyperparameters. */
+#include "model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io/gguf.h"
+#include "tensor/dtype.h"
+#include "tokenizer/tokenizer.h"
+#include "util/err.h"
+#include "util/sha256.h"
+
+#define MAX_DIM (1 << 20)      /* sanity bound for any hyperparameter */
+
+/* ---------------------------------------------------------------- GGUF ---- */
+
+static int get_u32_key(const ll_gguf *g, const char *key, int required, int def, int lo, int hi, int *out) {
+    uint64_t v;
+    int rc = ll_gguf_get_u64(g, key, &v);
+    if (rc < 0) return ll_fail_prefix("%s: ", g->path);
+    if (rc == 0) {
+        if (required) return ll_fail("%s: required metadata key '%s' is missing", g->path, key);
+        *out = def;
+        return 0;
+    }
+    if (v < (uint64_t)lo || v > (uint64_t)hi)
+        return ll_fail("%s: metadata '%s' = %llu is out of range [%d, %d]", g->path, key, (unsigned long long)v, lo, hi);
+    *out = (int)v;
+    return 0;
+}
+
+static int get_f32_key(const ll_gguf *g, const char *key, int required, float def, float *out) {
+    double v;
+    int rc = ll_gguf_get_f64(g, key, &v);
+    if (rc < 0) return ll_fail_prefix("%s: ", g->path);
+    if (rc == 0) {
+        if (required) return ll_fail("%s: required metadata key '%s' is missing", g->path, key);
+        *out = def;
+        return 0;
+    }
+    if (!isfinite(v)) return ll_fail("%s: metadata '%s' is not finite", g->path, key);
+    *out = (float)v;
+    return 0;
+}
+
+/* Binds a 2-D tensor (ne0 = cols, ne1 = rows) after checking its shape and type. */
+static int bind_mat(const ll_gguf *g, const char *name, int64_t cols, int64_t rows, ll_mat *m, char *used) {
+    const ll_gguf_tensor *t = ll_gguf_find_tensor(g, name);
+    if (!t) return ll_fail("%s: tensor '%s' is missing", g->path, name);
+    if (t->n_dims > 2 || t->ne[0] != cols || t->ne[1] != rows)
+        return ll_fail("%s: tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]", g->path, name,
+                       (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3],
+                       (long long)cols, (long long)rows);
+    const ll_type_traits *tt = ll_type_get(t->type);
+    if (!tt || !tt->to_float || !tt->vec_dot)
+        return ll_fail("%s: tensor '%s' has type %s, which layerlab cannot compute with", g->path, name,
+                       ll_type_name(t->type));
+    m->type = t->type;
+    m->data = t->data;
+    m->ncols = cols;
+    m->nrows = rows;
+    m->row_bytes = ll_row_size(t->type, cols);
+    used[t - g->tensors] = 1;
+    return 0;
+}
+
+/* A 1-D tensor of n elements as an owned fp32 copy. */
+static float *bind_vec(const ll_gguf *g, const char *name, int64_t n, char *used) {
+    const ll_gguf_tensor *t = ll_gguf_find_tensor(g, name);
+    if (!t) { ll_fail("%s: tensor '%s' is missing", g->path, name); return NULL; }
+    if (t->n_dims != 1 || t->ne[0] != n) {
+        ll_fail("%s: tensor '%s' has %u dims, ne0 %lld; expected a vector of %lld", g->path, name, t->n_dims,
+                (long long)t->ne[0], (long long)n);
+        return NULL;
+    }
+    const ll_type_traits *tt = ll_type_get(t->type);
+    if (!tt || !tt->to_float) {
+        ll_fail("%s: tensor '%s' has type %s, which layerlab cannot compute with", g->path, name, ll_type_name(t->type));
+        return NULL;
+    }
+    float *v = ll_malloc((size_t)n * sizeof *v);
+    if (!v) return NULL;
+    tt->to_float(t->data, v, n);
+    used[t - g->tensors] = 1;
+    return v;
+}
+
+static int load_gguf_hparams(ll_model *m, const ll_gguf *g) {
+    ll_str arch;
+    int rc = ll_gguf_get_str(g, "general.architecture", &arch);
+    if (rc < 0) return ll_fail_prefix("%s: ", g->path);
+    if (rc == 0) return ll_fail("%s: metadata 'general.architecture' is missing", g->path);
+    if (strcmp(arch.s, "llama") != 0)
+        return ll_fail("%s: architecture '%.40s' is not supported (layerlab runs 'llama')", g->path, arch.s);
+    snprintf(m->arch, sizeof m->arch, "%s", arch.s);
+    if (get_u32_key(g, "llama.block_count", 1, 0, 1, 4096, &m->n_layer) ||
+        get_u32_key(g, "llama.embedding_length", 1, 0, 1, MAX_DIM, &m->n_embd) ||
+        get_u32_key(g, "llama.feed_forward_length", 1, 0, 1, MAX_DIM, &m->n_ff) ||
+        get_u32_key(g, "llama.attention.head_count", 1, 0, 1, 4096, &m->n_head) ||
+        get_u32_key(g, "llama.attention.head_count_kv", 0, m->n_head, 1, 4096, &m->n_head_kv) ||
+        get_u32_key(g, "llama.context_length", 1, 0, 1, 1 << 24, &m->n_ctx_train) ||
+        get_f32_key(g, "llama.attention.layer_norm_rms_epsilon", 1, 0, &m->rms_eps) ||
+        get_f32_key(g, "llama.rope.freq_base", 0, 10000.0f, &m->rope_base) ||
+        get_u32_key(g, "llama.attention.sliding_window", 0, 0, 0, 1 << 24, &m->sliding_window))
+        return -1;
+    if (m->n_embd % m->n_head) return ll_fail("%s: embedding_length %d is not a multiple of head_count %d", g->path, m->n_embd, m->n_head);
+    int hd = m->n_embd / m->n_head, hd_k = 0, hd_v = 0;
+    if (get_u32_key(g, "llama.attention.key_length", 0, hd, 1, MAX_DIM, &hd_k) ||
+        get_u32_key(g, "llama.attention.value_length", 0, hd, 1, MAX_DIM, &hd_v))
+        return -1;
+    if (hd_k != hd_v) return ll_fail("%s: key_length %d != value_length %d is not supported", g->path, hd_k, hd_v);
+    m->head_dim = hd_k;
+    if (m->n_head % m->n_head_kv)
+        return ll_fail("%s: head_count %d is not a multiple of head_count_kv %d", g->path, m->n_head, m->n_head_kv);
+    if (get_u32_key(g, "llama.rope.dimension_count", 0, m->head_dim, 2, m->head_dim, &m->rope_dim)) return -1;
+    if (m->rope_dim % 2) return ll_fail("%s: rope.dimension_count %d is odd", g->path, m->rope_dim);
+    if (m->rms_eps <= 0) return ll_fail("%s: layer_norm_rms_epsilon must be positive", g->path);
+    if (m->rope_base <= 0) return ll_fail("%s: rope.freq_base must be positive", g->path);
+    m->rope_pos_scale = 1.0f;
+    ll_str st;
+    rc = ll_gguf_get_str(g, "llama.rope.scaling.type", &st);
+    if (rc < 0) return ll_fail_prefix("%s: ", g->path);
+    float factor = 0;
+    if (get_f32_key(g, "llama.rope.scaling.factor", 0, 0, &factor)) return -1;
+    if (rc == 1 && strcmp(st.s, "none") != 0) {
+        if (strcmp(st.s, "linear") != 0)
+            return ll_fail("%s: RoPE scaling type '%.40s' is not supported (supported: none, linear)", g->path, st.s);
+        if (factor <= 0) return ll_fail("%s: RoPE linear scaling needs llama.rope.scaling.factor > 0", g->path);
+        m->rope_pos_scale = 1.0f / factor;
+    } else if (rc == 0) {
+        float lin = 0;
+        if (get_f32_key(g, "llama.rope.scale_linear", 0, 0, &lin)) return -1;
+        if (lin > 0) m->rope_pos_scale = 1.0f / lin;
+    }
+    uint64_t vocab = 0;
+    if (ll_gguf_get_u64(g, "llama.vocab_size", &vocab) == 1) m->n_vocab = (int)(vocab > INT32_MAX ? 0 : vocab);
+    return 0;
+}
+
+static int load_gguf_weights(ll_model *m, const ll_gguf *g) {
+    char *used = ll_calloc(g->n_tensors ? g->n_tensors : 1, 1);
+    if (!used) return -1;
+    int rc = -1;
+    const ll_gguf_tensor *te = ll_gguf_find_tensor(g, "token_embd.weight");
+    if (!te) { ll_fail("%s: tensor 'token_embd.weight' is missing", g->path); goto done; }
+    if (te->ne[1] < 1 || te->ne[1] > INT32_MAX) { ll_fail("%s: token_embd.weight has a bad vocabulary size", g->path); goto done; }
+    if (m->n_vocab && m->n_vocab != te->ne[1]) {
+        ll_fail("%s: llama.vocab_size %d disagrees with token_embd.weight (%lld rows)", g->path, m->n_vocab, (long long)te->ne[1]);
+        goto done;
+    }
+    m->n_vocab = (int)te->ne[1];
+    int64_t D = m->n_embd, Q = (int64_t)m->n_head * m->head_dim, KV = (int64_t)m->n_head_kv * m->head_dim;
+    if (bind_mat(g, "token_embd.weight", D, m->n_vocab, &m->tok_embd, used)) goto done;
+    if (ll_gguf_find_tensor(g, "output.weight")) {
+        if (bind_mat(g, "output.weight", D, m->n_vocab, &m->output, used)) goto done;
+    } else {
+        m->output = m->tok_embd;
+        m->tied_output = true;
+    }
+    if (!(m->output_norm = bind_vec(g, "output_norm.weight", D, used))) goto done;
+    if (ll_gguf_find_tensor(g, "rope_freqs.weight")) {
+        if (!(m->rope_factors = bind_vec(g, "rope_freqs.weight", m->rope_dim / 2, used))) goto done;
+        for (int i = 0; i < m->rope_dim / 2; i++)
+            if (!(m->rope_factors[i] > 0) || !isfinite(m->rope_factors[i])) {
+                ll_fail("%s: rope_freqs.weight[%d] must be positive and finite", g->path, i);
+                goto done;
+            }
+    }
+    m->layers = ll_calloc((size_t)m->n_layer, sizeof *m->layers);
+    if (!m->layers) goto done;
+    for (int l = 0; l < m->n_layer; l++) {
+        ll_layer *L = &m->layers[l];
+        char nm[96];
+#define MAT(field, suffix, c, r) \
+        snprintf(nm, sizeof nm, "blk.%d.%s.weight", l, suffix); \
+        if (bind_mat(g, nm, c, r, &L->field, used)) goto done;
+        MAT(wq, "attn_q", D, Q)
+        MAT(wk, "attn_k", D, KV)
+        MAT(wv, "attn_v", D, KV)
+        MAT(wo, "attn_output", Q, D)
+        MAT(w_gate, "ffn_gate", D, m->n_ff)
+        MAT(w_up, "ffn_up", D, m->n_ff)
+        MAT(w_down, "ffn_down", m->n_ff, D)
+#undef MAT
+        snprintf(nm, sizeof nm, "blk.%d.attn_norm.weight", l);
+        if (!(L->attn_norm = bind_vec(g, nm, D, used))) goto done;
+        snprintf(nm, sizeof nm, "blk.%d.ffn_norm.weight", l);
+        if (!(L->ffn_norm = bind_vec(g, nm, D, used))) goto done;
+    }
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        if (!used[i]) {
+            ll_fail("%s: tensor '%.80s' is not supported by layerlab's llama engine (it would be ignored)", g->path,
+                    g->tensors[i].name.s);
+            goto done;
+        }
+    }
+    m->n_params = 0;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const ll_gguf_tensor *t = &g->tensors[i];
+        m->n_params += t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+    }
+    rc = 0;
+done:
+    free(used);
+    return rc;
+}
+
+/* ----------------------------------------------------------- llama2.c ---- */
+
+static int map_file(const char *path, void **map, size_t *size) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return ll_fail("cannot open '%s': %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return ll_fail("'%s' is not a regular file", path);
+    }
+    *size = (size_t)st.st_size;
+    if (*size == 0) {
+        close(fd);
+        return ll_fail("'%s' is empty", path);
+    }
+    *map = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (*map == MAP_FAILED) return ll_fail("cannot map '%s': %s", path, strerror(errno));
+    return 0;
+}
+
+static ll_mat f32_mat(const float *p, int64_t cols, int64_t rows) {
+    ll_mat m = {LL_TYPE_F32, p, cols, rows, (size_t)cols * sizeof(float)};
+    return m;
+}
+
+static float *copy_vec(const float *p, int n) {
+    float *v = ll_malloc((size_t)n * sizeof *v);
+    if (v) memcpy(v, p, (size_t)n * sizeof *v);
+    return v;
+}
+
+/* Layout (llama2.c run.c): Config {dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len}
+ * as int32, vocab_size negative when the classifier is separate; then fp32 tensors in this order:
+ * token_embedding[V,D], rms_att[L,D], wq[L,D,D], wk[L,KV,D], wv[L,KV,D], wo[L,D,D], rms_ffn[L,D],
+ * w1[L,F,D], w2[L,D,F], w3[L,F,D], rms_final[D], freq_cis_real[S,hd/2], freq_cis_imag[S,hd/2], wcls[V,D]. */
+static int load_llama2c(ll_model *m, const void *base, size_t size, int bind) {
+    const char *path = m->path;
+    if (size < 28) return ll_fail("%s: file too small for a llama2.c header (%zu bytes, need 28)", path, size);
+    int32_t c[7];
+    memcpy(c, base, sizeof c);
+    static const char *names[7] = {"dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"};
+    for (int i = 0; i < 7; i++) {
+        long long v = i == 5 ? llabs((long long)c[i]) : c[i];
+        if (v < 1 || v > (i == 5 || i == 6 ? (1 << 24) : MAX_DIM))
+            return ll_fail("%s: llama2.c header field %s = %d at offset %d is out of range (not a GGUF or llama2.c "
+                           "checkpoint?)", path, names[i], c[i], i * 4);
+    }
+    int shared = c[5] > 0;
+    m->n_embd = c[0]; m->n_ff = c[1]; m->n_layer = c[2]; m->n_head = c[3]; m->n_head_kv = c[4];
+    m->n_vocab = shared ? c[5] : -c[5]; m->n_ctx_train = c[6];
+    if (m->n_layer > 4096 || m->n_head > 4096) return ll_fail("%s: n_layers or n_heads is absurd", path);
+    if (m->n_embd % m->n_head) return ll_fail("%s: dim %d is not a multiple of n_heads %d", path, m->n_embd, m->n_head);
+    if (m->n_head_kv > m->n_head || m->n_head % m->n_head_kv)
+        return ll_fail("%s: n_heads %d is not a multiple of n_kv_heads %d", path, m->n_head, m->n_head_kv);
+    m->head_dim = m->n_embd / m->n_head;
+    if (m->head_dim % 2) return ll_fail("%s: head size %d is odd; RoPE needs pairs", path, m->head_dim);
+    m->rope_dim = m->head_dim;
+    snprintf(m->arch, sizeof m->arch, "llama");
+    m->rms_eps = 1e-5f;       /* run.c's rmsnorm */
+    m->rope_base = 10000.0f;  /* run.c's RoPE */
+    m->rope_pos_scale = 1.0f;
+    /* Expected size, in floats; every term < 2^20 * 2^20 * 4096 < 2^53, sums checked in double. */
+    double D = m->n_embd, F = m->n_ff, L = m->n_layer, V = m->n_vocab, S = m->n_ctx_train, hd = m->head_dim;
+    double KV = (double)m->n_head_kv * m->head_dim;
+    double floats = V * D + L * D + L * D * D + 2 * L * KV * D + L * D * D + L * D + 3 * L * F * D + D + S * hd +
+                    (shared ? 0 : V * D);
+    double expect = 28 + 4 * floats;
+    if (expect > 1e15) return ll_fail("%s: llama2.c header implies an absurd size (%.3g bytes)", path, expect);
+    if ((double)size != expect)
+        return ll_fail("%s: llama2.c checkpoint is %zu bytes, but its header (dim %d, hidden %d, layers %d, heads %d/%d, "
+                       "vocab %d, seq_len %d) implies %.0f bytes", path, size, c[0], c[1], c[2], c[3], c[4], c[5], c[6], expect);
+    m->n_params = (int64_t)(floats - S * hd);
+    if (!bind) return 0;
+    const float *p = (const float *)((const char *)base + 28);
+    int64_t d = m->n_embd, f = m->n_ff, kv = (int64_t)m->n_head_kv * m->head_dim;
+    const float *emb = p; p += (int64_t)m->n_vocab * d;
+    const float *rms_att = p; p += m->n_layer * d;
+    const float *wq = p; p += m->n_layer * d * d;
+    const float *wk = p; p += m->n_layer * kv * d;
+    const float *wv = p; p += m->n_layer * kv * d;
+    const float *wo = p; p += m->n_layer * d * d;
+    const float *rms_ffn = p; p += m->n_layer * d;
+    const float *w1 = p; p += m->n_layer * f * d;
+    const float *w2 = p; p += m->n_layer * d * f;
+    const float *w3 = p; p += m->n_layer * f * d;
+    const float *rms_final = p; p += d;
+    p += (int64_t)m->n_ctx_train * m->head_dim; /* freq_cis_real and _imag: unused, RoPE is computed */
+    const float *wcls = shared ? emb : p;
+    m->tok_embd = f32_mat(emb, d, m->n_vocab);
+    m->output = f32_mat(wcls, d, m->n_vocab);
+    m->tied_output = shared;
+    if (!(m->output_norm = copy_vec(rms_final, m->n_embd))) return -1;
+    m->layers = ll_calloc((size_t)m->n_layer, sizeof *m->layers);
+    if (!m->layers) return -1;
+    for (int l = 0; l < m->n_layer; l++) {
+        ll_layer *Ly = &m->layers[l];
+        Ly->wq = f32_mat(wq + l * d * d, d, d);
+        Ly->wk = f32_mat(wk + l * kv * d, d, kv);
+        Ly->wv = f32_mat(wv + l * kv * d, d, kv);
+        Ly->wo = f32_mat(wo + l * d * d, d, d);
+        Ly->w_gate = f32_mat(w1 + l * f * d, d, f);
+        Ly->w_down = f32_mat(w2 + l * d * f, f, d);
+        Ly->w_up = f32_mat(w3 + l * f * d, d, f);
+        if (!(Ly->attn_norm = copy_vec(rms_att + l * d, m->n_embd))) return -1;
+        if (!(Ly->ffn_norm = copy_vec(rms_ffn + l * d, m->n_embd))) return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- common ---- */
+
+static ll_model *open_any(const char *path, const char *tok_path, int bind) {
+    ll_model *m = ll_calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->path = ll_strndup(path, strlen(path));
+    if (!m->path) goto fail;
+    void *map = NULL;
+    size_t size = 0;
+    if (map_file(path, &map, &size)) goto fail;
+    if (size >= 4 && memcmp(map, "GGUF", 4) == 0) {
+        munmap(map, size);
+        if (tok_path) { ll_fail("--tokenizer is for llama2.c checkpoints; '%s' is a GGUF file with its own vocabulary", path); goto fail; }
+        m->format = LL_FORMAT_GGUF;
+        if (!(m->gguf = ll_gguf_open(path))) goto fail;
+        if (!(m->tok = ll_tokenizer_from_gguf(m->gguf))) { ll_fail_prefix("%s: ", path); goto fail; }
+        if (bind || m->gguf->n_tensors > 0 || ll_gguf_find(m->gguf, "general.architecture")) {
+            if (bind && load_gguf_hparams(m, m->gguf)) goto fail;
+            if (bind && load_gguf_weights(m, m->gguf)) goto fail;
+        }
+        if (bind && ll_tok_n_vocab(m->tok) != m->n_vocab) {
+            ll_fail("%s: the vocabulary has %d tokens but the model has %d rows of embeddings", path,
+                    ll_tok_n_vocab(m->tok), m->n_vocab);
+            goto fail;
+        }
+    } else {
+        m->format = LL_FORMAT_LLAMA2C;
+        m->map = map;
+        m->map_size = size;
+        if (load_llama2c(m, map, size, bind)) goto fail;
+        if (tok_path && !(m->tok = ll_tokenizer_from_llama2c(tok_path, m->n_vocab))) goto fail;
+    }
+    return m;
+fail:
+    ll_model_free(m);
+    return NULL;
+}
+
+ll_model *ll_model_open(const char *path, const char *tokenizer_path) { return open_any(path, tokenizer_path, 1); }
+ll_model *ll_model_open_vocab(const char *path, const char *tokenizer_path) { return open_any(path, tokenizer_path, 0); }
+
+void ll_model_free(ll_model *m) {
+    if (!m) return;
+    if (m->layers) {
+        for (int l = 0; l < m->n_layer; l++) {
+            free(m->layers[l].attn_norm);
+            free(m->layers[l].ffn_norm);
+        }
+        free(m->layers);
+    }
+    free(m->output_norm);
+    free(m->rope_factors);
+    ll_tokenizer_free(m->tok);
+    ll_gguf_close(m->gguf);
+    if (m->map) munmap(m->map, m->map_size);
+    free(m->path);
+    free(m);
+}
+
+const char *ll_model_sha256(ll_model *m) {
+    if (!m->sha256[0]) {
+        if (m->gguf) ll_sha256_hex(m->gguf->base, m->gguf->size, m->sha256);
+        else if (m->map) ll_sha256_hex(m->map, m->map_size, m->sha256);
+    }
+    return m->sha256;
+}

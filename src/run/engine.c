@@ -1,0 +1,299 @@
+/* engine.c — the forward pass: embedding → entries of the order (each a layer or a parallel group)
+ * → final RMSNorm → output head. One function per stage; the layer forward reads top to bottom. */
+#include "engine.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor/dtype.h"
+#include "tensor/matmul.h"
+#include "tensor/pool.h"
+#include "util/err.h"
+
+struct ll_engine {
+    ll_model *m;
+    ll_order order;
+    int n_ctx;
+    bool exact;
+    ll_pool *pool;
+    ll_workspace ws;
+    float *kcache, *vcache;   /* [n_passes][n_ctx][kv_dim] */
+    float *rope_cos, *rope_sin; /* [n_ctx][rope_dim/2] */
+    /* activation buffers for up to cap tokens */
+    int cap;
+    float *x, *xn, *h, *q, *k, *v, *att, *tmp, *g, *u, *acc, *mo;
+    float *scores;            /* [n_threads][n_ctx] */
+};
+
+int ll_order_full(ll_order *o, int n_layer) {
+    o->entries = ll_calloc((size_t)n_layer, sizeof *o->entries);
+    if (!o->entries) return -1;
+    o->n_entries = n_layer;
+    o->n_passes = n_layer;
+    for (int i = 0; i < n_layer; i++) {
+        o->entries[i].n = 1;
+        o->entries[i].layers = ll_malloc(sizeof(int));
+        if (!o->entries[i].layers) { ll_order_free(o); return -1; }
+        o->entries[i].layers[0] = i;
+    }
+    return 0;
+}
+
+void ll_order_free(ll_order *o) {
+    if (!o->entries) return;
+    for (int i = 0; i < o->n_entries; i++) free(o->entries[i].layers);
+    free(o->entries);
+    o->entries = NULL;
+    o->n_entries = o->n_passes = 0;
+}
+
+static int copy_order(ll_order *dst, const ll_order *src, int n_layer) {
+    dst->entries = ll_calloc((size_t)src->n_entries, sizeof *dst->entries);
+    if (!dst->entries) return -1;
+    dst->n_entries = src->n_entries;
+    dst->n_passes = 0;
+    for (int i = 0; i < src->n_entries; i++) {
+        const ll_entry *e = &src->entries[i];
+        if (e->n < 1) return ll_fail("order entry %d is empty", i);
+        dst->entries[i].n = e->n;
+        dst->entries[i].layers = ll_malloc((size_t)e->n * sizeof(int));
+        if (!dst->entries[i].layers) return -1;
+        for (int j = 0; j < e->n; j++) {
+            if (e->layers[j] < 0 || e->layers[j] >= n_layer)
+                return ll_fail("order entry %d names layer %d; the model has layers 0..%d", i, e->layers[j], n_layer - 1);
+            dst->entries[i].layers[j] = e->layers[j];
+        }
+        dst->n_passes += e->n;
+    }
+    return 0;
+}
+
+ll_engine *ll_engine_new(ll_model *m, const ll_order *order, const ll_engine_opts *opts) {
+    if (!m->layers) { ll_fail("%s: the model has no weights to run", m->path); return NULL; }
+    int n_ctx = opts->n_ctx;
+    if (n_ctx < 1) { ll_fail("context length must be at least 1 (got %d)", n_ctx); return NULL; }
+    if (n_ctx > m->n_ctx_train) {
+        ll_fail("context of %d tokens is beyond the model's trained context of %d", n_ctx, m->n_ctx_train);
+        return NULL;
+    }
+    if (m->sliding_window > 0 && n_ctx > m->sliding_window) {
+        ll_fail("context of %d tokens is beyond the model's sliding attention window of %d; layerlab computes "
+                "full attention only within the window", n_ctx, m->sliding_window);
+        return NULL;
+    }
+    ll_engine *e = ll_calloc(1, sizeof *e);
+    if (!e) return NULL;
+    e->m = m;
+    e->n_ctx = n_ctx;
+    e->exact = opts->exact;
+    int rc = order ? copy_order(&e->order, order, m->n_layer) : ll_order_full(&e->order, m->n_layer);
+    if (rc) goto fail;
+    if (e->order.n_passes < 0 || e->order.n_passes > 1 << 16) { ll_fail("order has too many passes"); goto fail; }
+    if (!(e->pool = ll_pool_new(opts->n_threads))) goto fail;
+    size_t kvd = (size_t)m->n_head_kv * m->head_dim;
+    size_t cache = (size_t)e->order.n_passes * (size_t)n_ctx * kvd;
+    if (!(e->kcache = ll_calloc(cache, sizeof(float))) || !(e->vcache = ll_calloc(cache, sizeof(float)))) goto fail;
+    int half = m->rope_dim / 2;
+    if (!(e->rope_cos = ll_malloc((size_t)n_ctx * half * sizeof(float))) ||
+        !(e->rope_sin = ll_malloc((size_t)n_ctx * half * sizeof(float))))
+        goto fail;
+    for (int p = 0; p < n_ctx; p++) {
+        for (int i = 0; i < half; i++) {
+            double inv_freq = pow((double)m->rope_base, -2.0 * i / m->rope_dim);
+            if (m->rope_factors) inv_freq /= m->rope_factors[i];
+            double theta = (double)p * m->rope_pos_scale * inv_freq;
+            e->rope_cos[(size_t)p * half + i] = (float)cos(theta);
+            e->rope_sin[(size_t)p * half + i] = (float)sin(theta);
+        }
+    }
+    if (!(e->scores = ll_malloc((size_t)ll_pool_size(e->pool) * n_ctx * sizeof(float)))) goto fail;
+    return e;
+fail:
+    ll_engine_free(e);
+    return NULL;
+}
+
+static void free_buffers(ll_engine *e) {
+    float **bufs[] = {&e->x, &e->xn, &e->h, &e->q, &e->k, &e->v, &e->att, &e->tmp, &e->g, &e->u, &e->acc, &e->mo};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) {
+        free(*bufs[i]);
+        *bufs[i] = NULL;
+    }
+    e->cap = 0;
+}
+
+void ll_engine_free(ll_engine *e) {
+    if (!e) return;
+    free_buffers(e);
+    ll_order_free(&e->order);
+    ll_pool_free(e->pool);
+    ll_workspace_free(&e->ws);
+    free(e->kcache);
+    free(e->vcache);
+    free(e->rope_cos);
+    free(e->rope_sin);
+    free(e->scores);
+    free(e);
+}
+
+int ll_engine_n_ctx(const ll_engine *e) { return e->n_ctx; }
+
+static int ensure_buffers(ll_engine *e, int T) {
+    if (T <= e->cap) return 0;
+    free_buffers(e);
+    const ll_model *m = e->m;
+    size_t D = (size_t)m->n_embd, Q = (size_t)m->n_head * m->head_dim, KV = (size_t)m->n_head_kv * m->head_dim;
+    size_t F = (size_t)m->n_ff, t = (size_t)T;
+    if (!(e->x = ll_malloc(t * D * 4)) || !(e->xn = ll_malloc(t * (D > Q ? D : Q) * 4)) || !(e->h = ll_malloc(t * D * 4)) ||
+        !(e->q = ll_malloc(t * Q * 4)) || !(e->k = ll_malloc(t * KV * 4)) || !(e->v = ll_malloc(t * KV * 4)) ||
+        !(e->att = ll_malloc(t * Q * 4)) || !(e->tmp = ll_malloc(t * D * 4)) || !(e->g = ll_malloc(t * F * 4)) ||
+        !(e->u = ll_malloc(t * F * 4)) || !(e->acc = ll_malloc(t * D * 4)) || !(e->mo = ll_malloc(t * D * 4))) {
+        free_buffers(e);
+        return -1;
+    }
+    e->cap = T;
+    return 0;
+}
+
+/* out[t] = x[t] / sqrt(mean(x[t]²) + eps) * w */
+static void rmsnorm(float *out, const float *x, const float *w, int T, int D, float eps) {
+    for (int t = 0; t < T; t++) {
+        const float *xr = x + (size_t)t * D;
+        float *o = out + (size_t)t * D;
+        double ss = 0;
+        for (int i = 0; i < D; i++) ss += (double)xr[i] * xr[i];
+        float scale = (float)(1.0 / sqrt(ss / D + eps));
+        for (int i = 0; i < D; i++) o[i] = xr[i] * scale * w[i];
+    }
+}
+
+/* Rotates adjacent pairs (x[2i], x[2i+1]) of the first rope_dim dims of each head. */
+static void rope(const ll_engine *e, float *x, int T, int pos0, int n_heads) {
+    const ll_model *m = e->m;
+    int half = m->rope_dim / 2, hd = m->head_dim;
+    for (int t = 0; t < T; t++) {
+        const float *c = e->rope_cos + (size_t)(pos0 + t) * half, *s = e->rope_sin + (size_t)(pos0 + t) * half;
+        for (int h = 0; h < n_heads; h++) {
+            float *v = x + ((size_t)t * n_heads + h) * hd;
+            for (int i = 0; i < half; i++) {
+                float a = v[2 * i], b = v[2 * i + 1];
+                v[2 * i] = a * c[i] - b * s[i];
+                v[2 * i + 1] = a * s[i] + b * c[i];
+            }
+        }
+    }
+}
+
+typedef struct {
+    ll_engine *e;
+    int T, pos0, slot;
+} attn_job;
+
+/* Causal attention for every (token, head) pair, split across workers. */
+static void attn_worker(void *arg, int ith, int nth) {
+    attn_job *j = arg;
+    ll_engine *e = j->e;
+    const ll_model *m = e->m;
+    int H = m->n_head, hd = m->head_dim, group = m->n_head / m->n_head_kv;
+    size_t kvd = (size_t)m->n_head_kv * hd;
+    const float *K = e->kcache + (size_t)j->slot * e->n_ctx * kvd;
+    const float *V = e->vcache + (size_t)j->slot * e->n_ctx * kvd;
+    float *sc = e->scores + (size_t)ith * e->n_ctx;
+    float scale = 1.0f / sqrtf((float)hd);
+    int total = j->T * H;
+    for (int w = ith; w < total; w += nth) {
+        int t = w / H, h = w % H, kvh = h / group, p = j->pos0 + t;
+        const float *q = e->q + ((size_t)t * H + h) * hd;
+        float mx = -INFINITY;
+        for (int s = 0; s <= p; s++) {
+            float d;
+            ll_vec_dot_f32(hd, &d, q, K + (size_t)s * kvd + (size_t)kvh * hd);
+            sc[s] = d * scale;
+            if (sc[s] > mx) mx = sc[s];
+        }
+        double sum = 0;
+        for (int s = 0; s <= p; s++) {
+            sc[s] = expf(sc[s] - mx);
+            sum += sc[s];
+        }
+        float inv = (float)(1.0 / sum);
+        float *out = e->att + ((size_t)t * H + h) * hd;
+        memset(out, 0, (size_t)hd * sizeof *out);
+        for (int s = 0; s <= p; s++) {
+            float a = sc[s] * inv;
+            const float *vr = V + (size_t)s * kvd + (size_t)kvh * hd;
+            for (int i = 0; i < hd; i++) out[i] += a * vr[i];
+        }
+    }
+}
+
+/* One layer pass: out = in + attn(in) ; out += ffn(out). `in` and `out` may be the same buffer. */
+static int layer_forward(ll_engine *e, int layer, int slot, const float *in, float *out, int T, int pos0) {
+    const ll_model *m = e->m;
+    const ll_layer *L = &m->layers[layer];
+    int D = m->n_embd, H = m->n_head, Hkv = m->n_head_kv, hd = m->head_dim, F = m->n_ff;
+    size_t kvd = (size_t)Hkv * hd;
+    ll_pool *P = e->pool;
+    ll_workspace *W = &e->ws;
+    int ex = e->exact;
+
+    rmsnorm(e->xn, in, L->attn_norm, T, D, m->rms_eps);
+    if (ll_matmul(P, W, &L->wq, e->xn, T, e->q, ex) || ll_matmul(P, W, &L->wk, e->xn, T, e->k, ex) ||
+        ll_matmul(P, W, &L->wv, e->xn, T, e->v, ex))
+        return -1;
+    rope(e, e->q, T, pos0, H);
+    rope(e, e->k, T, pos0, Hkv);
+    float *Kc = e->kcache + ((size_t)slot * e->n_ctx + pos0) * kvd;
+    float *Vc = e->vcache + ((size_t)slot * e->n_ctx + pos0) * kvd;
+    memcpy(Kc, e->k, (size_t)T * kvd * sizeof(float));
+    memcpy(Vc, e->v, (size_t)T * kvd * sizeof(float));
+    attn_job aj = {e, T, pos0, slot};
+    ll_pool_run(P, attn_worker, &aj);
+    if (ll_matmul(P, W, &L->wo, e->att, T, e->tmp, ex)) return -1;
+    for (size_t i = 0; i < (size_t)T * D; i++) e->h[i] = in[i] + e->tmp[i];
+
+    rmsnorm(e->xn, e->h, L->ffn_norm, T, D, m->rms_eps);
+    if (ll_matmul(P, W, &L->w_gate, e->xn, T, e->g, ex) || ll_matmul(P, W, &L->w_up, e->xn, T, e->u, ex)) return -1;
+    for (size_t i = 0; i < (size_t)T * F; i++) {
+        float g = e->g[i];
+        e->g[i] = g / (1.0f + expf(-g)) * e->u[i];
+    }
+    if (ll_matmul(P, W, &L->w_down, e->g, T, e->tmp, ex)) return -1;
+    for (size_t i = 0; i < (size_t)T * D; i++) out[i] = e->h[i] + e->tmp[i];
+    return 0;
+}
+
+int ll_engine_forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *logits, int mode) {
+    const ll_model *m = e->m;
+    if (T < 1) return ll_fail("no tokens to process");
+    if (pos0 < 0 || pos0 + T > e->n_ctx)
+        return ll_fail("positions %d..%d exceed the context of %d tokens", pos0, pos0 + T - 1, e->n_ctx);
+    if (ensure_buffers(e, T)) return -1;
+    int D = m->n_embd;
+    for (int t = 0; t < T; t++) {
+        if (tokens[t] < 0 || tokens[t] >= m->n_vocab)
+            return ll_fail("token id %d at position %d is outside the vocabulary (0..%d)", tokens[t], pos0 + t, m->n_vocab - 1);
+        if (ll_mat_row(&m->tok_embd, tokens[t], e->x + (size_t)t * D)) return -1;
+    }
+    int slot = 0;
+    for (int i = 0; i < e->order.n_entries; i++) {
+        const ll_entry *en = &e->order.entries[i];
+        if (en->n == 1) {
+            if (layer_forward(e, en->layers[0], slot++, e->x, e->x, T, pos0)) return -1;
+            continue;
+        }
+        /* parallel group: every member reads x; the entry's output is the mean of their outputs */
+        memset(e->acc, 0, (size_t)T * D * sizeof(float));
+        for (int j = 0; j < en->n; j++) {
+            if (layer_forward(e, en->layers[j], slot++, e->x, e->mo, T, pos0)) return -1;
+            for (size_t k = 0; k < (size_t)T * D; k++) e->acc[k] += e->mo[k];
+        }
+        float inv = 1.0f / (float)en->n;
+        for (size_t k = 0; k < (size_t)T * D; k++) e->x[k] = e->acc[k] * inv;
+    }
+    if (mode == LL_LOGITS_NONE) return 0;
+    int first = mode == LL_LOGITS_LAST ? T - 1 : 0, n = T - first;
+    rmsnorm(e->xn, e->x + (size_t)first * D, m->output_norm, n, D, m->rms_eps);
+    return ll_matmul(e->pool, &e->ws, &m->output, e->xn, n, logits, e->exact);
+}

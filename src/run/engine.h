@@ -1,0 +1,33 @@
+/* engine.h — runs a model's layers in a given order over a batch of tokens, with a KV cache slot per
+ * layer pass.
+ *
+ * An order is a list of entries; an entry is one layer or a parallel group of layers (all members read
+ * the same input h; the entry's output is the mean of the members' outputs, residual included). Every
+ * member of every entry is one pass and owns one KV slot, so a layer that runs twice caches twice.
+ * RoPE positions are the token positions, whatever the order. The final norm and the output head run
+ * after the last entry.
+ */
+#ifndef LL_ENGINE_H
+#define LL_ENGINE_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "layerlab.h"
+#include "model/model.h"
+
+/* ll_entry, ll_order, ll_engine_opts and the LL_LOGITS_* modes are public: include/layerlab.h. */
+
+/* The identity order 0..n_layer-1 (caller frees with ll_order_free). */
+int ll_order_full(ll_order *o, int n_layer);
+void ll_order_free(ll_order *o);
+
+/* order NULL = full. Copies the order. NULL on error (context too long, no memory, bad layer id). */
+ll_engine *ll_engine_new(ll_model *m, const ll_order *order, const ll_engine_opts *opts);
+void ll_engine_free(ll_engine *e);
+
+/* Processes tokens[0..T) at positions pos0..pos0+T-1 (the cache must hold positions < pos0 from earlier
+ * calls). Writes logits [T or 1][n_vocab] per mode. Returns 0 or -1 with the error set. */
+int ll_engine_forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *logits, int mode);
+int ll_engine_n_ctx(const ll_engine *e);
+
+#endif

@@ -1,0 +1,125 @@
+/* matmul.c — batched matrix × weight-matrix products over the thread pool. */
+#include "matmul.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor/dtype.h"
+#include "util/err.h"
+
+#define TILE_ROWS 16
+#define EXACT_TILE 8
+
+void ll_workspace_free(ll_workspace *ws) {
+    free(ws->buf);
+    ws->buf = NULL;
+    ws->size = 0;
+}
+
+static void *ws_get(ll_workspace *ws, size_t n) {
+    if (ws->size < n) {
+        void *p = ll_realloc(ws->buf, n);
+        if (!p) return NULL;
+        ws->buf = p;
+        ws->size = n;
+    }
+    return ws->buf;
+}
+
+int ll_mat_row(const ll_mat *W, int64_t r, float *out) {
+    const ll_type_traits *tt = ll_type_get(W->type);
+    if (!tt || !tt->to_float) return ll_fail("tensor type %s is not supported for computation", ll_type_name(W->type));
+    tt->to_float((const char *)W->data + (size_t)r * W->row_bytes, out, W->ncols);
+    return 0;
+}
+
+typedef struct {
+    const ll_mat *W;
+    const ll_type_traits *tt;
+    const void *xq;        /* activations in vec_dot_type (or fp32 for exact) */
+    size_t xq_row;         /* bytes per activation row */
+    int64_t T;
+    float *y;
+    float *scratch;        /* exact mode: EXACT_TILE * ncols floats per thread */
+    const float *x;        /* fp32 activations, for quantizing */
+    void *xq_out;
+    const ll_type_traits *dt;
+} mm_job;
+
+static void quantize_rows(void *a, int ith, int nth) {
+    mm_job *j = a;
+    for (int64_t t = ith; t < j->T; t += nth)
+        j->dt->from_float(j->x + t * j->W->ncols, (char *)j->xq_out + (size_t)t * j->xq_row, j->W->ncols);
+}
+
+static void mm_quant(void *a, int ith, int nth) {
+    mm_job *j = a;
+    const ll_mat *W = j->W;
+    int64_t n_tiles = (W->nrows + TILE_ROWS - 1) / TILE_ROWS;
+    int64_t t0 = n_tiles * ith / nth, t1 = n_tiles * (ith + 1) / nth;
+    for (int64_t tile = t0; tile < t1; tile++) {
+        int64_t r0 = tile * TILE_ROWS, r1 = r0 + TILE_ROWS < W->nrows ? r0 + TILE_ROWS : W->nrows;
+        for (int64_t t = 0; t < j->T; t++) {
+            const void *xr = (const char *)j->xq + (size_t)t * j->xq_row;
+            float *yr = j->y + t * W->nrows;
+            for (int64_t r = r0; r < r1; r++)
+                j->tt->vec_dot(W->ncols, &yr[r], (const char *)W->data + (size_t)r * W->row_bytes, xr);
+        }
+    }
+}
+
+static void mm_exact(void *a, int ith, int nth) {
+    mm_job *j = a;
+    const ll_mat *W = j->W;
+    int64_t K = W->ncols;
+    float *buf = j->scratch + (size_t)ith * EXACT_TILE * (size_t)K;
+    int64_t n_tiles = (W->nrows + EXACT_TILE - 1) / EXACT_TILE;
+    int64_t t0 = n_tiles * ith / nth, t1 = n_tiles * (ith + 1) / nth;
+    for (int64_t tile = t0; tile < t1; tile++) {
+        int64_t r0 = tile * EXACT_TILE, r1 = r0 + EXACT_TILE < W->nrows ? r0 + EXACT_TILE : W->nrows;
+        const float *rows;
+        if (W->type == LL_TYPE_F32) {
+            rows = (const float *)((const char *)W->data + (size_t)r0 * W->row_bytes);
+        } else {
+            for (int64_t r = r0; r < r1; r++)
+                j->tt->to_float((const char *)W->data + (size_t)r * W->row_bytes, buf + (r - r0) * K, K);
+            rows = buf;
+        }
+        for (int64_t t = 0; t < j->T; t++) {
+            const float *xr = j->x + t * K;
+            float *yr = j->y + t * W->nrows;
+            for (int64_t r = r0; r < r1; r++) ll_vec_dot_f32(K, &yr[r], rows + (r - r0) * K, xr);
+        }
+    }
+}
+
+int ll_matmul(ll_pool *pool, ll_workspace *ws, const ll_mat *W, const float *x, int64_t T, float *y, int exact) {
+    const ll_type_traits *tt = ll_type_get(W->type);
+    if (!tt || !tt->to_float || !tt->vec_dot)
+        return ll_fail("tensor type %s is not supported for computation", ll_type_name(W->type));
+    mm_job j = {.W = W, .tt = tt, .T = T, .y = y, .x = x};
+    int nth = ll_pool_size(pool);
+    if (exact) {
+        j.scratch = ws_get(ws, (size_t)nth * EXACT_TILE * (size_t)W->ncols * sizeof(float));
+        if (!j.scratch) return -1;
+        ll_pool_run(pool, mm_exact, &j);
+        return 0;
+    }
+    const ll_type_traits *dt = ll_type_get(tt->vec_dot_type);
+    if (tt->vec_dot_type == LL_TYPE_F32) {
+        j.xq = x;
+        j.xq_row = (size_t)W->ncols * sizeof(float);
+    } else {
+        if (!dt || !dt->from_float) return ll_fail("no activation conversion for %s", ll_type_name(W->type));
+        j.xq_row = ll_row_size(tt->vec_dot_type, W->ncols);
+        if (!j.xq_row) return ll_fail("row of %lld elements does not fit type %s blocks", (long long)W->ncols,
+                                      ll_type_name(tt->vec_dot_type));
+        j.xq_out = ws_get(ws, j.xq_row * (size_t)T);
+        if (!j.xq_out) return -1;
+        j.dt = dt;
+        ll_pool_run(pool, quantize_rows, &j);
+        j.xq = j.xq_out;
+    }
+    ll_pool_run(pool, mm_quant, &j);
+    return 0;
+}
