@@ -49,15 +49,19 @@ float ll_tok_score(const ll_tokenizer *t, int32_t id);
 int ll_tok_type(const ll_tokenizer *t, int32_t id);
 
 /* Encodes text[0..len). add_bos prepends BOS. parse_special: special tokens written in the text are
- * matched. On success *ids is malloc'ed (caller frees) and *n set; returns 0, or -1 with error set. */
+ * matched. On success *ids is malloc'ed (caller frees) and *n set; returns 0, or -1 with error set.
+ * (As in llama.cpp: CONTROL and UNKNOWN pieces are matched only with parse_special; USER_DEFINED pieces
+ * always are. SPM adds its dummy-prefix space to the text at the start and after each special token.) */
 int ll_tokenize(const ll_tokenizer *t, const char *text, size_t len, bool add_bos, bool parse_special,
                 int32_t **ids, size_t *n);
 /* Decodes ids into a malloc'ed NUL-terminated string (length in *len if non-NULL). Control tokens
  * (BOS/EOS) produce no text unless render_special; the SPM dummy-prefix space of the first piece is
- * removed, as llama.cpp's detokenizer does. NULL on error (an id out of range). */
+ * removed, as llama.cpp's detokenizer does (also when that piece follows a leading BOS that prints
+ * nothing, so that detokenize(tokenize(s)) == s with or without BOS). NULL on error (an id out of range). */
 char *ll_detokenize(const ll_tokenizer *t, const int32_t *ids, size_t n, bool render_special, size_t *len);
 /* The text of one token as streamed output shows it, given the previous token (llama2.c run.c rule:
- * after BOS a leading space is dropped; <0xXX> pieces become the raw byte). Writes into buf (size
+ * after BOS a leading space is dropped (SPM); <0xXX> pieces become the raw byte; control tokens give
+ * nothing). Writes into buf (size
  * bufsize, NUL-terminated) and returns the byte count, or -1 on error. */
 int ll_token_to_text(const ll_tokenizer *t, int32_t prev, int32_t id, char *buf, size_t bufsize);
 
