@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """requantize.py SRC.gguf OUTDIR — writes SRC requantized by llama.cpp (llama_model_quantize, through
-llama-cpp-python) to Q4_K_M, Q6_K and Q8_0 as OUTDIR/<stem>.<TYPE>.gguf, skipping files that exist.
-These prove layerlab's K-quant and Q8_0 paths on a real model, not only block by block."""
+llama-cpp-python) to Q4_K_M, Q6_K, Q8_0 and F16 as OUTDIR/<stem>.<TYPE>.gguf, skipping files that
+exist. These prove layerlab's K-quant and Q8_0 paths on a real model, not only block by block; the F16
+file (the Q4_1 weights dequantized) checks the forward pass itself against llama.cpp with little
+activation rounding in the way."""
 import os, sys
 
 import llama_cpp
 
 FTYPES = {"Q4_K_M": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M, "Q6_K": llama_cpp.LLAMA_FTYPE_MOSTLY_Q6_K,
-          "Q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0}
+          "Q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0, "F16": llama_cpp.LLAMA_FTYPE_MOSTLY_F16}
 
 
 def main():

@@ -23,7 +23,7 @@ done
 [ "$seen" -gt 0 ] || { echo "FAIL: no stored references found" >&2; fail=$((fail+1)); }
 
 # perplexity against the transformers NLL over the same windows
-PREF=$SRC/tests/ref/smollm2_ppl_transformers.json
+PREF=$SRC/tests/ref/smollm2_ppl.json
 if [ -f "$PREF" ]; then
     read -r file ctx want < <("$PY" -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['file'], r['ctx'], r['mean_nll'])" "$PREF")
     got=$("$LAYERLAB" ppl "$SMOLLM2" "$SRC/$file" --ctx "$ctx" --exact --json 2>/dev/null | "$PY" -c "import json,sys; print(json.load(sys.stdin)['mean_nll'])")

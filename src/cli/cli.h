@@ -36,7 +36,8 @@ typedef struct {
     const char *model;       /* positional MODEL */
     const char *tokenizer;   /* --tokenizer TOK.bin (llama2.c) */
     int threads;             /* --threads N (default 2) */
-    bool exact;              /* --exact */
+    bool exact;              /* true (default, --exact): fp32 activations x dequantized weights;
+                                false (--llamacpp): llama.cpp's numerics (quantized activations, fp16 KV) */
     int bos;                 /* --bos 1 / --no-bos 0 / -1 = the model's rule */
     bool json;               /* --json */
 } cli_common;

@@ -13,7 +13,7 @@
 
 static const char *USAGE =
     "usage: layerlab generate MODEL [-p PROMPT] [-n STEPS] [--temp T] [--top-p P] [--seed N] [--chat]\n"
-    "                         [--bos|--no-bos] [--exact] [--threads N] [--tokenizer TOK.bin]\n"
+    "                         [--bos|--no-bos] [--exact|--llamacpp] [--threads N] [--tokenizer TOK.bin]\n"
     "Prints the prompt followed by the continuation, as llama2.c's run.c does: STEPS (default 256) counts\n"
     "positions including the prompt; --temp 1.0 and --top-p 0.9 by default; --temp 0 is greedy; the seed\n"
     "defaults to the clock; generation stops at an end-of-generation token. --chat wraps the prompt in\n"

@@ -10,7 +10,7 @@
 
 static const char *USAGE =
     "usage: layerlab logits MODEL (--text STR | --file F | --ids \"1 2 3\") --out FILE.npy\n"
-    "                       [--bos|--no-bos] [--exact] [--threads N] [--tokenizer TOK.bin]\n"
+    "                       [--bos|--no-bos] [--exact|--llamacpp] [--threads N] [--tokenizer TOK.bin]\n"
     "Writes float32 logits [T, n_vocab] for every position. --ids takes token ids as they are (no BOS is\n"
     "added); --text/--file are tokenized with the BOS rule (--bos/--no-bos override it).\n";
 

@@ -12,7 +12,7 @@
 #include "tokenizer/tokenizer.h"
 
 static const char *USAGE =
-    "usage: layerlab ppl MODEL FILE [--ctx N] [--max-tokens N] [--json] [--bos|--no-bos] [--exact]\n"
+    "usage: layerlab ppl MODEL FILE [--ctx N] [--max-tokens N] [--json] [--bos|--no-bos] [--exact|--llamacpp]\n"
     "                    [--threads N] [--tokenizer TOK.bin]\n"
     "tokens = BOS (by the model's rule) + encode(FILE), cut to --max-tokens, split into consecutive windows\n"
     "of --ctx tokens (default: the model's context); each token is predicted from the tokens before it in\n"

@@ -53,6 +53,7 @@ int cli_parse_float(const char *opt, const char *s, double lo, double hi, double
 void cli_common_init(cli_common *c) {
     memset(c, 0, sizeof *c);
     c->threads = 2;
+    c->exact = true;
     c->bos = -1;
 }
 
@@ -67,6 +68,8 @@ int cli_common_arg(cli_common *c, int argc, char **argv, int *i) {
         c->threads = (int)n;
     } else if (!strcmp(a, "--exact")) {
         c->exact = true;
+    } else if (!strcmp(a, "--llamacpp")) {
+        c->exact = false;
     } else if (!strcmp(a, "--bos")) {
         c->bos = 1;
     } else if (!strcmp(a, "--no-bos")) {

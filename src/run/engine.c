@@ -168,6 +168,11 @@ static void rmsnorm(float *out, const float *x, const float *w, int T, int D, fl
     }
 }
 
+/* Rounds values to the nearest fp16 (kept as fp32). */
+static void round_f16(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = ll_fp16_to_fp32(ll_fp32_to_fp16(x[i]));
+}
+
 /* Rotates adjacent pairs (x[2i], x[2i+1]) of the first rope_dim dims of each head. */
 static void rope(const ll_engine *e, float *x, int T, int pos0, int n_heads) {
     const ll_model *m = e->m;
@@ -222,6 +227,7 @@ static void attn_worker(void *arg, int ith, int nth) {
         memset(out, 0, (size_t)hd * sizeof *out);
         for (int s = 0; s <= p; s++) {
             float a = sc[s] * inv;
+            if (!e->exact) a = ll_fp16_to_fp32(ll_fp32_to_fp16(a)); /* llama.cpp multiplies V by fp16 weights */
             const float *vr = V + (size_t)s * kvd + (size_t)kvh * hd;
             for (int i = 0; i < hd; i++) out[i] += a * vr[i];
         }
@@ -248,6 +254,11 @@ static int layer_forward(ll_engine *e, int layer, int slot, const float *in, flo
     float *Vc = e->vcache + ((size_t)slot * e->n_ctx + pos0) * kvd;
     memcpy(Kc, e->k, (size_t)T * kvd * sizeof(float));
     memcpy(Vc, e->v, (size_t)T * kvd * sizeof(float));
+    if (!ex) { /* llama.cpp's default KV cache and attention inputs are fp16: round as it does */
+        round_f16(Kc, (size_t)T * kvd);
+        round_f16(Vc, (size_t)T * kvd);
+        round_f16(e->q, (size_t)T * H * hd);
+    }
     attn_job aj = {e, T, pos0, slot};
     ll_pool_run(P, attn_worker, &aj);
     if (ll_matmul(P, W, &L->wo, e->att, T, e->tmp, ex)) return -1;

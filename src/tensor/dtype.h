@@ -4,6 +4,12 @@
  * table gives its block size and bytes per block (known for every standard ggml id, so the GGUF
  * reader can size any tensor), and where layerlab computes with it: a dequantizer (to_float), the
  * activation type its dot product wants (vec_dot_type), and the dot product itself.
+ *
+ * Pairing as ggml's CPU backend: q4_0, q5_0, q8_0 -> q8_0; q4_1, q5_1 -> q8_1; q2_K..q6_K -> q8_K;
+ * f16 -> f16; bf16 -> bf16; f32 -> f32. q8_1 and q8_K are activation-only (no vec_dot).
+ * to_float equals gguf-py's numpy dequantize bit for bit (NaN payloads included); from_float of
+ * q8_0/q8_1/q8_K equals ggml's quantize_row_*_ref. Rows need no alignment. x86 builds with AVX2+FMA+F16C
+ * use SIMD kernels (VNNI where available); ll_type_get_ref gives the portable scalar reference.
  */
 #ifndef LL_DTYPE_H
 #define LL_DTYPE_H

@@ -38,6 +38,7 @@ static void *worker_main(void *a) {
 #if defined(__x86_64__)
                 __builtin_ia32_pause();
 #endif
+                if (spins % 1000 == 0) sched_yield();
                 continue;
             }
             pthread_mutex_lock(&p->mu);
@@ -101,9 +102,14 @@ void ll_pool_run(ll_pool *p, ll_pool_fn fn, void *arg) {
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     fn(arg, 0, p->n);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
+    /* wait for the helpers; yield the core after a short spin, in case a helper is not scheduled */
+    for (int spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
+        if (spins < 2000) {
 #if defined(__x86_64__)
-        __builtin_ia32_pause();
+            __builtin_ia32_pause();
 #endif
+        } else {
+            sched_yield();
+        }
     }
 }

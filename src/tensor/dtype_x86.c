@@ -1,0 +1,774 @@
+/* dtype_x86.c — AVX2/FMA/F16C kernels for the type table (plus AVX-512 and VNNI where the build has
+ * them). Every function here has a scalar twin in dtype.c that is the reference: dequantizers and
+ * quantizers must agree with it bit for bit, dot products up to float summation order
+ * (tests/test_vecdot.c checks both).
+ *
+ * Integer dot products of a block: weight quants are made unsigned (0..63) or handled with the sign
+ * trick (|a| * sign(b, a)), then u8 x s8 pairs are summed with vpdpbusd (VNNI) or vpmaddubsw +
+ * vpmaddwd. vpmaddubsw saturates int16 pair sums: fine for 6-bit weights (2*63*128 < 32767) and for
+ * q8_0 x q8_0 (2*128*127 < 32767) — but the sign trick cannot negate -128, so the activation side of
+ * q8_0 x q8_0 must lie in [-127, 127], which every layerlab/ggml quantizer guarantees.
+ */
+#include "tensor/dtype_impl.h"
+
+#if defined(LL_HAVE_X86)
+#include <immintrin.h>
+
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#define LL_VNNI 1
+#define DPBUSD(acc, u, s) _mm256_dpbusd_epi32(acc, u, s)
+#define DPWSSD(acc, a, b) _mm256_dpwssd_epi32(acc, a, b)
+#elif defined(__AVXVNNI__)
+#define LL_VNNI 1
+#define DPBUSD(acc, u, s) _mm256_dpbusd_avx_epi32(acc, u, s)
+#define DPWSSD(acc, a, b) _mm256_dpwssd_avx_epi32(acc, a, b)
+#endif
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#define LL_AVX512 1
+#endif
+
+/* ---------------------------------------------------------------- helpers ---------------------- */
+
+static inline float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline int hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* Two consecutive fp16 at p as [a, b, 0, 0] (one load, one conversion). */
+static inline __m128 h2_pair(const uint8_t *p) { return _mm_cvtph_ps(_mm_cvtsi32_si128((int)ll_ld_u32(p))); }
+static inline __m128 h1(const uint8_t *p) { return _mm_cvtph_ps(_mm_cvtsi32_si128(ll_ld_u16(p))); }
+static inline float h1f(const uint8_t *p) { return _mm_cvtss_f32(h1(p)); }
+
+static inline __m128i ld128(const uint8_t *p) { return _mm_loadu_si128((const __m128i *)(const void *)p); }
+static inline __m256i ld256(const uint8_t *p) { return _mm256_loadu_si256((const __m256i *)(const void *)p); }
+static inline void st256(uint8_t *p, __m256i v) { _mm256_storeu_si256((__m256i *)(void *)p, v); }
+
+/* Sums of 4 adjacent u8*s8 products, 8 int32. */
+static inline __m256i dot_u8s8(__m256i u, __m256i s) {
+#if defined(LL_VNNI)
+    return DPBUSD(_mm256_setzero_si256(), u, s);
+#else
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
+/* Sums of 4 adjacent s8*s8 products; b must not hold -128 where a is negative. */
+static inline __m256i dot_s8s8(__m256i a, __m256i b) {
+    return dot_u8s8(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
+}
+
+/* acc + pairwise int16 products summed to int32. */
+static inline __m256i madd_acc(__m256i acc, __m256i a, __m256i b) {
+#if defined(LL_VNNI)
+    return DPWSSD(acc, a, b);
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+#endif
+}
+
+/* 16 bytes of nibbles -> 32 bytes: the low nibbles (elements 0..15) then the high ones (16..31). */
+static inline __m256i nibbles32(const uint8_t *p) {
+    /* broadcast load (no shuffle uop) + per-quadword shift: 0 for the low lane, 4 for the high one */
+    const __m256i q = _mm256_broadcastsi128_si256(ld128(p));
+    return _mm256_and_si256(_mm256_srlv_epi64(q, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(15));
+}
+
+/* Byte j = 0xff where bit j of v is set. */
+static inline __m256i bits32(uint32_t v) {
+    const __m256i shuf = _mm256_setr_epi64x(0, 0x0101010101010101LL, 0x0202020202020202LL, 0x0303030303030303LL);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32((int)v), shuf);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(b, bit), bit);
+}
+
+/* Bytes [lo..lo+7] of a 32-byte vector, sign- or zero-extended to 8 int32 and converted to float. */
+static inline void i8x32_to_f32(__m256i q, __m256 out[4]) {
+    __m128i a = _mm256_castsi256_si128(q), b = _mm256_extracti128_si256(q, 1);
+    out[0] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(a));
+    out[1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(a, 8)));
+    out[2] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b));
+    out[3] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(b, 8)));
+}
+
+/* For 16 scales in a 128-bit register: int16 vector [s[2k] x8 | s[2k+1] x8] (the scales of the two
+ * 16-element halves of 32 consecutive elements). */
+static const uint8_t k_pair_shuf[8][16] = {
+    {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1},
+    {2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3},
+    {4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5},
+    {6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7},
+    {8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9},
+    {10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11},
+    {12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13},
+    {14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15},
+};
+static inline __m256i scale_pair(__m128i sc8, int k) {
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, ld128(k_pair_shuf[k])));
+}
+
+/* ---------------------------------------------------------------- float rows ------------------- */
+
+void ll_x86_vec_dot_f32(int64_t n, float *s, const void *vx, const void *vy) {
+    const float *x = vx, *y = vy; /* only used through unaligned loads */
+    int64_t i = 0;
+#if defined(LL_AVX512)
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    for (; i + 64 <= n; i += 64) {
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16), a1);
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 32), _mm512_loadu_ps(y + i + 32), a2);
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 48), _mm512_loadu_ps(y + i + 48), a3);
+    }
+    for (; i + 16 <= n; i += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), a0);
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i), a1);
+    }
+    *s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+#else
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24), a3);
+    }
+    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; i++) sum += ll_ld_f32((const uint8_t *)vx + 4 * i) * ll_ld_f32((const uint8_t *)vy + 4 * i);
+    *s = sum;
+#endif
+}
+
+void ll_x86_vec_dot_f16(int64_t n, float *s, const void *vx, const void *vy) {
+    const uint8_t *x = vx, *y = vy;
+    int64_t i = 0;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (; i + 32 <= n; i += 32) {
+        const uint8_t *px = x + 2 * i, *py = y + 2 * i;
+        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(ld128(px)), _mm256_cvtph_ps(ld128(py)), a0);
+        a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(ld128(px + 16)), _mm256_cvtph_ps(ld128(py + 16)), a1);
+        a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(ld128(px + 32)), _mm256_cvtph_ps(ld128(py + 32)), a2);
+        a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(ld128(px + 48)), _mm256_cvtph_ps(ld128(py + 48)), a3);
+    }
+    for (; i + 8 <= n; i += 8)
+        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(ld128(x + 2 * i)), _mm256_cvtph_ps(ld128(y + 2 * i)), a0);
+    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; i++) sum += h1f(x + 2 * i) * h1f(y + 2 * i);
+    *s = sum;
+}
+
+static inline __m256 bf16x8(const uint8_t *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(ld128(p)), 16));
+}
+
+void ll_x86_vec_dot_bf16(int64_t n, float *s, const void *vx, const void *vy) {
+    const uint8_t *x = vx, *y = vy;
+    int64_t i = 0;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (; i + 32 <= n; i += 32) {
+        const uint8_t *px = x + 2 * i, *py = y + 2 * i;
+        a0 = _mm256_fmadd_ps(bf16x8(px), bf16x8(py), a0);
+        a1 = _mm256_fmadd_ps(bf16x8(px + 16), bf16x8(py + 16), a1);
+        a2 = _mm256_fmadd_ps(bf16x8(px + 32), bf16x8(py + 32), a2);
+        a3 = _mm256_fmadd_ps(bf16x8(px + 48), bf16x8(py + 48), a3);
+    }
+    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(bf16x8(x + 2 * i), bf16x8(y + 2 * i), a0);
+    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; i++) sum += ll_bf16_to_fp32(ll_ld_u16(x + 2 * i)) * ll_bf16_to_fp32(ll_ld_u16(y + 2 * i));
+    *s = sum;
+}
+
+/* ---------------------------------------------------------------- 32-element blocks ------------ */
+
+/* q8_0 x q8_0 */
+static inline __m256 blk_q8_0(const uint8_t *x, const uint8_t *y, __m256 acc) {
+    __m128 d = _mm_mul_ss(h1(x), h1(y));
+    __m256 p = _mm256_cvtepi32_ps(dot_s8s8(ld256(x + 2), ld256(y + 2)));
+    return _mm256_fmadd_ps(_mm256_broadcastss_ps(d), p, acc);
+}
+
+void ll_x86_vec_dot_q8_0(int64_t n, float *s, const void *vx, const void *vy) {
+    const uint8_t *x = vx, *y = vy;
+    const int64_t nb = n / LL_QK;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2, x += 2 * LL_Q8_0_SIZE, y += 2 * LL_Q8_0_SIZE) {
+        a0 = blk_q8_0(x, y, a0);
+        a1 = blk_q8_0(x + LL_Q8_0_SIZE, y + LL_Q8_0_SIZE, a1);
+    }
+    if (i < nb) a0 = blk_q8_0(x, y, a0);
+    *s = hsum_ps(_mm256_add_ps(a0, a1));
+}
+
+/* q4_0 x q8_0 */
+static inline __m256 blk_q4_0(const uint8_t *x, const uint8_t *y, __m256 acc) {
+    __m128 d = _mm_mul_ss(h1(x), h1(y));
+    __m256i qx = _mm256_sub_epi8(nibbles32(x + 2), _mm256_set1_epi8(8));
+    __m256 p = _mm256_cvtepi32_ps(dot_s8s8(qx, ld256(y + 2)));
+    return _mm256_fmadd_ps(_mm256_broadcastss_ps(d), p, acc);
+}
+
+void ll_x86_vec_dot_q4_0(int64_t n, float *s, const void *vx, const void *vy) {
+    const uint8_t *x = vx, *y = vy;
+    const int64_t nb = n / LL_QK;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2, x += 2 * LL_Q4_0_SIZE, y += 2 * LL_Q8_0_SIZE) {
+        a0 = blk_q4_0(x, y, a0);
+        a1 = blk_q4_0(x + LL_Q4_0_SIZE, y + LL_Q8_0_SIZE, a1);
+    }
+    if (i < nb) a0 = blk_q4_0(x, y, a0);
+    *s = hsum_ps(_mm256_add_ps(a0, a1));
+}
+
+/* q4_1 x q8_1: d*dy * sum(q*qy) + m*s, with [d, m] * [dy, s] in one multiply; lane 1 of `ms`
+ * accumulates the m*s terms. */
+static inline __m256 blk_q4_1(const uint8_t *x, const uint8_t *y, __m256 acc, __m128 *ms) {
+    __m128 p = _mm_mul_ps(h2_pair(x), h2_pair(y));
+    *ms = _mm_add_ps(*ms, p);
+    __m256 f = _mm256_cvtepi32_ps(dot_u8s8(nibbles32(x + 4), ld256(y + 4)));
+    return _mm256_fmadd_ps(_mm256_broadcastss_ps(p), f, acc);
+}
+
+void ll_x86_vec_dot_q4_1(int64_t n, float *s, const void *vx, const void *vy) {
+    const uint8_t *x = vx, *y = vy;
+    const int64_t nb = n / LL_QK;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    __m128 m0 = _mm_setzero_ps(), m1 = _mm_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2, x += 2 * LL_Q4_1_SIZE, y += 2 * LL_Q8_1_SIZE) {
+        a0 = blk_q4_1(x, y, a0, &m0);
+        a1 = blk_q4_1(x + LL_Q4_1_SIZE, y + LL_Q8_1_SIZE, a1, &m1);
+    }
+    if (i < nb) a0 = blk_q4_1(x, y, a0, &m0);
+    m0 = _mm_add_ps(m0, m1);
+    *s = hsum_ps(_mm256_add_ps(a0, a1)) + _mm_cvtss_f32(_mm_shuffle_ps(m0, m0, 1));
+}
+
+/* q5_0 x q8_0: the fifth bit clear means q - 16 < 0, i.e. the nibble with 0xf0 or'ed in. */
+static inline __m256 blk_q5_0(const uint8_t *x, const uint8_t *y, __m256 acc) {
+    __m128 d = _mm_mul_ss(h1(x), h1(y));
+    __m256i hb = bits32(ll_ld_u32(x + 2));
+    __m256i qx = _mm256_or_si256(nibbles32(x + 6), _mm256_andnot_si256(hb, _mm256_set1_epi8((char)0xf0)));
+    __m256 p = _mm256_cvtepi32_ps(dot_s8s8(qx, ld256(y + 2)));
+    return _mm256_fmadd_ps(_mm256_broadcastss_ps(d), p, acc);
+}
+
+void ll_x86_vec_dot_q5_0(int64_t n, float *s, const void *vx, const void *vy) {
+    const uint8_t *x = vx, *y = vy;
+    const int64_t nb = n / LL_QK;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2, x += 2 * LL_Q5_0_SIZE, y += 2 * LL_Q8_0_SIZE) {
+        a0 = blk_q5_0(x, y, a0);
+        a1 = blk_q5_0(x + LL_Q5_0_SIZE, y + LL_Q8_0_SIZE, a1);
+    }
+    if (i < nb) a0 = blk_q5_0(x, y, a0);
+    *s = hsum_ps(_mm256_add_ps(a0, a1));
+}
+
+static inline __m256 blk_q5_1(const uint8_t *x, const uint8_t *y, __m256 acc, __m128 *ms) {
+    __m128 p = _mm_mul_ps(h2_pair(x), h2_pair(y));
+    *ms = _mm_add_ps(*ms, p);
+    __m256i hb = bits32(ll_ld_u32(x + 4));
+    __m256i qx = _mm256_or_si256(nibbles32(x + 8), _mm256_and_si256(hb, _mm256_set1_epi8(0x10)));
+    __m256 f = _mm256_cvtepi32_ps(dot_u8s8(qx, ld256(y + 4)));
+    return _mm256_fmadd_ps(_mm256_broadcastss_ps(p), f, acc);
+}
+
+void ll_x86_vec_dot_q5_1(int64_t n, float *s, const void *vx, const void *vy) {
+    const uint8_t *x = vx, *y = vy;
+    const int64_t nb = n / LL_QK;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    __m128 m0 = _mm_setzero_ps(), m1 = _mm_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2, x += 2 * LL_Q5_1_SIZE, y += 2 * LL_Q8_1_SIZE) {
+        a0 = blk_q5_1(x, y, a0, &m0);
+        a1 = blk_q5_1(x + LL_Q5_1_SIZE, y + LL_Q8_1_SIZE, a1, &m1);
+    }
+    if (i < nb) a0 = blk_q5_1(x, y, a0, &m0);
+    m0 = _mm_add_ps(m0, m1);
+    *s = hsum_ps(_mm256_add_ps(a0, a1)) + _mm_cvtss_f32(_mm_shuffle_ps(m0, m0, 1));
+}
+
+/* ---------------------------------------------------------------- K-quants x q8_K -------------- */
+
+static inline __m256i q8k(const uint8_t *y, int off) { return ld256(y + LL_Q8_K_QS + off); }
+static inline __m256i q8k_bsums(const uint8_t *y) { return ld256(y + LL_Q8_K_BSUMS); }
+
+/* q4_K: 8 sub-blocks of 32, 6-bit scale and min each. Per super-block:
+ * d*dy * sum_j sc_j * sum(q*y)  -  dmin*dy * sum_j mn_j * (bsum_2j + bsum_2j+1). */
+void ll_x86_vec_dot_q4_K(int64_t n, float *s, const void *vx, const void *vy) {
+    const uint8_t *x = vx, *y = vy;
+    const int64_t nb = n / LL_QK_K;
+    const __m256i m4 = _mm256_set1_epi8(15);
+    __m256 acc = _mm256_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
+    for (int64_t i = 0; i < nb; i++, x += LL_Q4_K_SIZE, y += LL_Q8_K_SIZE) {
+        const float dy = ll_ld_f32(y);
+        __m128 dd = _mm_mul_ps(h2_pair(x), _mm_set1_ps(dy)); /* [d*dy, dmin*dy] */
+        const uint32_t s0 = ll_ld_u32(x + 4), s1 = ll_ld_u32(x + 8), s2 = ll_ld_u32(x + 12);
+        const uint32_t sc_lo = s0 & 0x3f3f3f3fu, sc_hi = (s2 & 0x0f0f0f0fu) | ((s0 >> 2) & 0x30303030u);
+        const uint32_t mn_lo = s1 & 0x3f3f3f3fu, mn_hi = ((s2 >> 4) & 0x0f0f0f0fu) | ((s1 >> 2) & 0x30303030u);
+
+        const __m128i mn16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn_hi, (int)mn_lo));
+        const __m256i bs = q8k_bsums(y);
+        const __m128i bs8 = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+        const __m128 mins = _mm_cvtepi32_ps(_mm_madd_epi16(mn16, bs8));
+        accm = _mm_fmadd_ps(_mm_shuffle_ps(dd, dd, 0x55), mins, accm);
+
+        const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc_hi, (int)sc_lo)));
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            const __m256i q4 = ld256(x + 16 + 32 * j);
+            const __m256i lo = _mm256_and_si256(q4, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4);
+            const __m256i plo = _mm256_maddubs_epi16(lo, q8k(y, 64 * j));
+            const __m256i phi = _mm256_maddubs_epi16(hi, q8k(y, 64 * j + 32));
+            const __m256i slo = _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * j))));
+            const __m256i shi = _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * j + 1))));
+            sumi = madd_acc(sumi, plo, slo);
+            sumi = madd_acc(sumi, phi, shi);
+        }
+        acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    accm = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
+    accm = _mm_add_ss(accm, _mm_movehdup_ps(accm));
+    *s = hsum_ps(acc) - _mm_cvtss_f32(accm);
+}
+
+/* q5_K: as q4_K with a fifth bit per element (bit j of qh[l] for sub-block j). */
+void ll_x86_vec_dot_q5_K(int64_t n, float *s, const void *vx, const void *vy) {
+    const uint8_t *x = vx, *y = vy;
+    const int64_t nb = n / LL_QK_K;
+    const __m256i m4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1), two = _mm256_set1_epi8(2);
+    __m256 acc = _mm256_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
+    for (int64_t i = 0; i < nb; i++, x += LL_Q5_K_SIZE, y += LL_Q8_K_SIZE) {
+        const float dy = ll_ld_f32(y);
+        __m128 dd = _mm_mul_ps(h2_pair(x), _mm_set1_ps(dy));
+        const uint32_t s0 = ll_ld_u32(x + 4), s1 = ll_ld_u32(x + 8), s2 = ll_ld_u32(x + 12);
+        const uint32_t sc_lo = s0 & 0x3f3f3f3fu, sc_hi = (s2 & 0x0f0f0f0fu) | ((s0 >> 2) & 0x30303030u);
+        const uint32_t mn_lo = s1 & 0x3f3f3f3fu, mn_hi = ((s2 >> 4) & 0x0f0f0f0fu) | ((s1 >> 2) & 0x30303030u);
+
+        const __m128i mn16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn_hi, (int)mn_lo));
+        const __m256i bs = q8k_bsums(y);
+        const __m128i bs8 = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+        const __m128 mins = _mm_cvtepi32_ps(_mm_madd_epi16(mn16, bs8));
+        accm = _mm_fmadd_ps(_mm_shuffle_ps(dd, dd, 0x55), mins, accm);
+
+        const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc_hi, (int)sc_lo)));
+        __m256i hb = ld256(x + 16);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            const __m256i q4 = ld256(x + 48 + 32 * j);
+            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q4, m4),
+                                               _mm256_slli_epi16(_mm256_and_si256(hb, one), 4));
+            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4, 4), m4),
+                                               _mm256_slli_epi16(_mm256_and_si256(hb, two), 3));
+            hb = _mm256_srli_epi16(hb, 2);
+            const __m256i plo = _mm256_maddubs_epi16(lo, q8k(y, 64 * j));
+            const __m256i phi = _mm256_maddubs_epi16(hi, q8k(y, 64 * j + 32));
+            const __m256i slo = _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * j))));
+            const __m256i shi = _mm256_shuffle_epi8(sc, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * j + 1))));
+            sumi = madd_acc(sumi, plo, slo);
+            sumi = madd_acc(sumi, phi, shi);
+        }
+        acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    accm = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
+    accm = _mm_add_ss(accm, _mm_movehdup_ps(accm));
+    *s = hsum_ps(acc) - _mm_cvtss_f32(accm);
+}
+
+/* q6_K: 16 sub-blocks of 16 with int8 scales, q in 0..63 stored as q+32... i.e. value (q - 32).
+ * sum sc * (q-32)*y = sum sc*q*y - 32 * sum sc*bsum. */
+void ll_x86_vec_dot_q6_K(int64_t n, float *s, const void *vx, const void *vy) {
+    const uint8_t *x = vx, *y = vy;
+    const int64_t nb = n / LL_QK_K;
+    const __m256i m4 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3);
+    const __m256i m0c = _mm256_set1_epi8(0x0c), m30 = _mm256_set1_epi8(0x30);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++, x += LL_Q6_K_SIZE, y += LL_Q8_K_SIZE) {
+        const float d = h1f(x + 208) * ll_ld_f32(y);
+        const __m128i sc8 = ld128(x + 192);
+        const __m256i corr = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8), q8k_bsums(y));
+        __m256i sumi = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, 5));
+        for (int h = 0; h < 2; h++) {
+            const __m256i ql0 = ld256(x + 64 * h), ql1 = ld256(x + 64 * h + 32), qh = ld256(x + 128 + 32 * h);
+            const __m256i q0 = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m0c), 2));
+            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30));
+            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                               _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+            sumi = madd_acc(sumi, _mm256_maddubs_epi16(q0, q8k(y, 128 * h)), scale_pair(sc8, 4 * h + 0));
+            sumi = madd_acc(sumi, _mm256_maddubs_epi16(q1, q8k(y, 128 * h + 32)), scale_pair(sc8, 4 * h + 1));
+            sumi = madd_acc(sumi, _mm256_maddubs_epi16(q2, q8k(y, 128 * h + 64)), scale_pair(sc8, 4 * h + 2));
+            sumi = madd_acc(sumi, _mm256_maddubs_epi16(q3, q8k(y, 128 * h + 96)), scale_pair(sc8, 4 * h + 3));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    *s = hsum_ps(acc);
+}
+
+/* q2_K: 16 sub-blocks of 16, 4-bit scale and min each, 2-bit quants. */
+void ll_x86_vec_dot_q2_K(int64_t n, float *s, const void *vx, const void *vy) {
+    const uint8_t *x = vx, *y = vy;
+    const int64_t nb = n / LL_QK_K;
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m128i m4 = _mm_set1_epi8(15);
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++, x += LL_Q2_K_SIZE, y += LL_Q8_K_SIZE) {
+        const float dy = ll_ld_f32(y);
+        const __m128 dd = _mm_mul_ps(h2_pair(x + 80), _mm_set1_ps(dy));
+        const __m128i raw = ld128(x);
+        const __m128i sc8 = _mm_and_si128(raw, m4);
+        const __m128i mn8 = _mm_and_si128(_mm_srli_epi16(raw, 4), m4);
+        const __m256i mins = _mm256_madd_epi16(_mm256_cvtepu8_epi16(mn8), q8k_bsums(y));
+        accm = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_shuffle_ps(dd, dd, 0x55)), _mm256_cvtepi32_ps(mins), accm);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const __m256i qb = ld256(x + 16 + 32 * h);
+            for (int k = 0; k < 4; k++) {
+                const __m256i q = _mm256_and_si256(_mm256_srli_epi16(qb, 2 * k), m3);
+                sumi = madd_acc(sumi, _mm256_maddubs_epi16(q, q8k(y, 128 * h + 32 * k)), scale_pair(sc8, 4 * h + k));
+            }
+        }
+        acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    *s = hsum_ps(acc) - hsum_ps(accm);
+}
+
+/* q3_K: 16 sub-blocks of 16 with 6-bit signed scales; q = low2 - (hbit ? 0 : 4). Computed as
+ * (q + 4) = low2 | hbit<<2 in 0..7, minus 4 * sum sc*bsum. */
+void ll_x86_vec_dot_q3_K(int64_t n, float *s, const void *vx, const void *vy) {
+    const uint8_t *x = vx, *y = vy;
+    const int64_t nb = n / LL_QK_K;
+    const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++, x += LL_Q3_K_SIZE, y += LL_Q8_K_SIZE) {
+        const float d = h1f(x + 108) * ll_ld_f32(y);
+        const uint32_t a0 = ll_ld_u32(x + 96), a1 = ll_ld_u32(x + 100), a2 = ll_ld_u32(x + 104);
+        const uint32_t w0 = (a0 & 0x0f0f0f0fu) | ((a2 & 0x03030303u) << 4);
+        const uint32_t w1 = (a1 & 0x0f0f0f0fu) | (((a2 >> 2) & 0x03030303u) << 4);
+        const uint32_t w2 = ((a0 >> 4) & 0x0f0f0f0fu) | (((a2 >> 4) & 0x03030303u) << 4);
+        const uint32_t w3 = ((a1 >> 4) & 0x0f0f0f0fu) | (((a2 >> 6) & 0x03030303u) << 4);
+        const __m128i sc8 = _mm_sub_epi8(_mm_set_epi32((int)w3, (int)w2, (int)w1, (int)w0), _mm_set1_epi8(32));
+        const __m256i corr = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8), q8k_bsums(y));
+        __m256i sumi = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, 2));
+        __m256i hm = ld256(x);
+        for (int h = 0; h < 2; h++) {
+            const __m256i qb = ld256(x + 32 + 32 * h);
+            for (int k = 0; k < 4; k++) {
+                const __m256i hi = _mm256_and_si256(_mm256_slli_epi16(hm, 2), four);
+                hm = _mm256_srli_epi16(hm, 1);
+                const __m256i q = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qb, 2 * k), m3), hi);
+                sumi = madd_acc(sumi, _mm256_maddubs_epi16(q, q8k(y, 128 * h + 32 * k)), scale_pair(sc8, 4 * h + k));
+            }
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    *s = hsum_ps(acc);
+}
+
+/* ---------------------------------------------------------------- dequantization --------------- */
+/* Same operations as the scalar reference, 8 lanes at a time: bit-identical results. */
+
+void ll_x86_to_float_f16(const void *vx, float *y, int64_t n) {
+    const uint8_t *x = vx;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_cvtph_ps(ld128(x + 2 * i));
+        if (_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q))) {
+            /* F16C quiets signalling NaNs; keep their exact bits as the reference does */
+            for (int k = 0; k < 8; k++) y[i + k] = ll_fp16_to_fp32(ll_ld_u16(x + 2 * (i + k)));
+        } else {
+            _mm256_storeu_ps(y + i, v);
+        }
+    }
+    for (; i < n; i++) y[i] = ll_fp16_to_fp32(ll_ld_u16(x + 2 * i));
+}
+
+static inline void store_scaled(float *y, const __m256 q[4], __m256 d) {
+    for (int k = 0; k < 4; k++) _mm256_storeu_ps(y + 8 * k, _mm256_mul_ps(d, q[k]));
+}
+
+static inline void store_affine(float *y, const __m256 q[4], __m256 d, __m256 m) {
+    for (int k = 0; k < 4; k++) _mm256_storeu_ps(y + 8 * k, _mm256_add_ps(_mm256_mul_ps(d, q[k]), m));
+}
+
+void ll_x86_to_float_q4_0(const void *vx, float *y, int64_t n) {
+    const uint8_t *b = vx;
+    for (int64_t i = 0; i < n / LL_QK; i++, b += LL_Q4_0_SIZE, y += LL_QK) {
+        __m256 q[4];
+        i8x32_to_f32(_mm256_sub_epi8(nibbles32(b + 2), _mm256_set1_epi8(8)), q);
+        store_scaled(y, q, _mm256_set1_ps(h1f(b)));
+    }
+}
+
+void ll_x86_to_float_q4_1(const void *vx, float *y, int64_t n) {
+    const uint8_t *b = vx;
+    for (int64_t i = 0; i < n / LL_QK; i++, b += LL_Q4_1_SIZE, y += LL_QK) {
+        __m256 q[4];
+        i8x32_to_f32(nibbles32(b + 4), q);
+        store_affine(y, q, _mm256_set1_ps(h1f(b)), _mm256_set1_ps(h1f(b + 2)));
+    }
+}
+
+void ll_x86_to_float_q5_0(const void *vx, float *y, int64_t n) {
+    const uint8_t *b = vx;
+    for (int64_t i = 0; i < n / LL_QK; i++, b += LL_Q5_0_SIZE, y += LL_QK) {
+        __m256i hb = bits32(ll_ld_u32(b + 2));
+        __m256i qx = _mm256_or_si256(nibbles32(b + 6), _mm256_andnot_si256(hb, _mm256_set1_epi8((char)0xf0)));
+        __m256 q[4];
+        i8x32_to_f32(qx, q);
+        store_scaled(y, q, _mm256_set1_ps(h1f(b)));
+    }
+}
+
+void ll_x86_to_float_q5_1(const void *vx, float *y, int64_t n) {
+    const uint8_t *b = vx;
+    for (int64_t i = 0; i < n / LL_QK; i++, b += LL_Q5_1_SIZE, y += LL_QK) {
+        __m256i hb = bits32(ll_ld_u32(b + 4));
+        __m256i qx = _mm256_or_si256(nibbles32(b + 8), _mm256_and_si256(hb, _mm256_set1_epi8(0x10)));
+        __m256 q[4];
+        i8x32_to_f32(qx, q);
+        store_affine(y, q, _mm256_set1_ps(h1f(b)), _mm256_set1_ps(h1f(b + 2)));
+    }
+}
+
+void ll_x86_to_float_q8_0(const void *vx, float *y, int64_t n) {
+    const uint8_t *b = vx;
+    for (int64_t i = 0; i < n / LL_QK; i++, b += LL_Q8_0_SIZE, y += LL_QK) {
+        __m256 q[4];
+        i8x32_to_f32(ld256(b + 2), q);
+        store_scaled(y, q, _mm256_set1_ps(h1f(b)));
+    }
+}
+
+/* 32 unsigned quants as floats, times dl minus ml (each rounded, as the reference). */
+static inline void k_sub_block(float *y, __m256i q, float dl, float ml) {
+    __m256 f[4];
+    i8x32_to_f32(q, f); /* q < 64: sign extension is zero extension */
+    const __m256 vd = _mm256_set1_ps(dl), vm = _mm256_set1_ps(ml);
+    for (int k = 0; k < 4; k++) _mm256_storeu_ps(y + 8 * k, _mm256_sub_ps(_mm256_mul_ps(vd, f[k]), vm));
+}
+
+void ll_x86_to_float_q4_K(const void *vx, float *y, int64_t n) {
+    const uint8_t *b = vx;
+    const __m256i m4 = _mm256_set1_epi8(15);
+    for (int64_t i = 0; i < n / LL_QK_K; i++, b += LL_Q4_K_SIZE, y += LL_QK_K) {
+        const float d = h1f(b), dmin = h1f(b + 2);
+        uint8_t sc[8], mn[8];
+        ll_k4_scale_min(b + 4, sc, mn);
+        for (int j = 0; j < 4; j++) {
+            const __m256i q4 = ld256(b + 16 + 32 * j);
+            k_sub_block(y + 64 * j, _mm256_and_si256(q4, m4), d * (float)sc[2 * j], dmin * (float)mn[2 * j]);
+            k_sub_block(y + 64 * j + 32, _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4), d * (float)sc[2 * j + 1],
+                        dmin * (float)mn[2 * j + 1]);
+        }
+    }
+}
+
+void ll_x86_to_float_q5_K(const void *vx, float *y, int64_t n) {
+    const uint8_t *b = vx;
+    const __m256i m4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1), two = _mm256_set1_epi8(2);
+    for (int64_t i = 0; i < n / LL_QK_K; i++, b += LL_Q5_K_SIZE, y += LL_QK_K) {
+        const float d = h1f(b), dmin = h1f(b + 2);
+        uint8_t sc[8], mn[8];
+        ll_k4_scale_min(b + 4, sc, mn);
+        __m256i hb = ld256(b + 16);
+        for (int j = 0; j < 4; j++) {
+            const __m256i q4 = ld256(b + 48 + 32 * j);
+            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q4, m4), _mm256_slli_epi16(_mm256_and_si256(hb, one), 4));
+            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4, 4), m4),
+                                               _mm256_slli_epi16(_mm256_and_si256(hb, two), 3));
+            hb = _mm256_srli_epi16(hb, 2);
+            k_sub_block(y + 64 * j, lo, d * (float)sc[2 * j], dmin * (float)mn[2 * j]);
+            k_sub_block(y + 64 * j + 32, hi, d * (float)sc[2 * j + 1], dmin * (float)mn[2 * j + 1]);
+        }
+    }
+}
+
+void ll_x86_to_float_q6_K(const void *vx, float *y, int64_t n) {
+    const uint8_t *b = vx;
+    const __m256i m4 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3), m32 = _mm256_set1_epi8(32);
+    const __m256i m0c = _mm256_set1_epi8(0x0c), m30 = _mm256_set1_epi8(0x30);
+    for (int64_t i = 0; i < n / LL_QK_K; i++, b += LL_Q6_K_SIZE, y += LL_QK_K) {
+        const float d = h1f(b + 208);
+        const int8_t *sc = (const int8_t *)(b + 192);
+        for (int h = 0; h < 2; h++) {
+            const __m256i ql0 = ld256(b + 64 * h), ql1 = ld256(b + 64 * h + 32), qh = ld256(b + 128 + 32 * h);
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m0c), 2));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                   _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+            for (int k = 0; k < 4; k++) {
+                __m256 f[4];
+                i8x32_to_f32(_mm256_sub_epi8(q[k], m32), f);
+                const int g = 8 * h + 2 * k;
+                const __m256 d0 = _mm256_set1_ps(d * (float)sc[g]), d1 = _mm256_set1_ps(d * (float)sc[g + 1]);
+                float *o = y + 128 * h + 32 * k;
+                _mm256_storeu_ps(o, _mm256_mul_ps(d0, f[0]));
+                _mm256_storeu_ps(o + 8, _mm256_mul_ps(d0, f[1]));
+                _mm256_storeu_ps(o + 16, _mm256_mul_ps(d1, f[2]));
+                _mm256_storeu_ps(o + 24, _mm256_mul_ps(d1, f[3]));
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- activation quantizers -------- */
+
+void ll_x86_from_float_f16(const float *x, void *vy, int64_t n) {
+    uint8_t *y = vy;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(void *)(y + 2 * i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    for (; i < n; i++) {
+        uint16_t h = ll_fp32_to_fp16(x[i]);
+        memcpy(y + 2 * i, &h, 2);
+    }
+}
+
+void ll_x86_from_float_bf16(const float *x, void *vy, int64_t n) {
+    uint8_t *y = vy;
+    const __m256i absm = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000);
+    const __m256i one = _mm256_set1_epi32(1), r = _mm256_set1_epi32(0x7fff), q = _mm256_set1_epi32(64);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i out[2];
+        for (int k = 0; k < 2; k++) {
+            const __m256i u = _mm256_castps_si256(_mm256_loadu_ps(x + i + 8 * k));
+            const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, absm), inf);
+            const __m256i hi = _mm256_srli_epi32(u, 16);
+            const __m256i rne = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(r, _mm256_and_si256(hi, one))), 16);
+            out[k] = _mm256_blendv_epi8(rne, _mm256_or_si256(hi, q), nan);
+        }
+        /* packus works per 128-bit lane: [a0 b0 a1 b1] -> reorder quadwords to [a0 a1 b0 b1] */
+        st256(y + 2 * i, _mm256_permute4x64_epi64(_mm256_packus_epi32(out[0], out[1]), 0xd8));
+    }
+    for (; i < n; i++) {
+        uint16_t h = ll_fp32_to_bf16(x[i]);
+        memcpy(y + 2 * i, &h, 2);
+    }
+}
+
+/* roundf (halves away from zero) of 8 floats of magnitude < 2^23. */
+static inline __m256 roundf_ps(__m256 v) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 frac = _mm256_andnot_ps(sign, _mm256_sub_ps(v, t));
+    const __m256 up = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+    const __m256 step = _mm256_or_ps(_mm256_and_ps(v, sign), _mm256_set1_ps(1.0f));
+    return _mm256_add_ps(t, _mm256_and_ps(up, step));
+}
+
+static inline float hmax_ps(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+/* 4 int32 vectors (32 values in [-128, 127]) -> 32 int8 in order. */
+static inline __m256i pack_i32x32(const __m256i v[4]) {
+    const __m256i a = _mm256_packs_epi32(v[0], v[1]), b = _mm256_packs_epi32(v[2], v[3]);
+    return _mm256_permutevar8x32_epi32(_mm256_packs_epi16(a, b), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* One q8_0/q8_1 block: quants (as ggml's quantize_row_q8_0_ref), returns d; *sum = sum of quants. */
+static inline float q8_block(const float *x, uint8_t *qs, int *sum) {
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 v[4], mx = _mm256_setzero_ps();
+    for (int k = 0; k < 4; k++) {
+        v[k] = _mm256_loadu_ps(x + 8 * k);
+        mx = _mm256_max_ps(_mm256_and_ps(v[k], absm), mx); /* NaN lanes ignored, as fmaxf */
+    }
+    const float amax = hmax_ps(mx);
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const __m256 vid = _mm256_set1_ps(id);
+    __m256i q[4];
+    for (int k = 0; k < 4; k++) q[k] = _mm256_cvttps_epi32(roundf_ps(_mm256_mul_ps(v[k], vid)));
+    st256(qs, pack_i32x32(q));
+    *sum = hsum_epi32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
+    return d;
+}
+
+void ll_x86_from_float_q8_0(const float *x, void *vy, int64_t n) {
+    uint8_t *b = vy;
+    for (int64_t i = 0; i < n / LL_QK; i++, b += LL_Q8_0_SIZE, x += LL_QK) {
+        int sum;
+        const uint16_t hd = ll_fp32_to_fp16(q8_block(x, b + 2, &sum));
+        memcpy(b, &hd, 2);
+    }
+}
+
+void ll_x86_from_float_q8_1(const float *x, void *vy, int64_t n) {
+    uint8_t *b = vy;
+    for (int64_t i = 0; i < n / LL_QK; i++, b += LL_Q8_1_SIZE, x += LL_QK) {
+        int sum;
+        const float d = q8_block(x, b + 4, &sum);
+        const uint16_t hd = ll_fp32_to_fp16(d), hs = ll_fp32_to_fp16((float)sum * d);
+        memcpy(b, &hd, 2);
+        memcpy(b + 2, &hs, 2);
+    }
+}
+
+/* As ggml's quantize_row_q8_K_ref: scale from the first element of largest magnitude, so that it
+ * maps to -127; round to nearest even (vcvtps2dq in the default rounding mode). */
+void ll_x86_from_float_q8_K(const float *x, void *vy, int64_t n) {
+    uint8_t *b = vy;
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int64_t i = 0; i < n / LL_QK_K; i++, b += LL_Q8_K_SIZE, x += LL_QK_K) {
+        __m256 mx = _mm256_setzero_ps();
+        for (int k = 0; k < 32; k++) mx = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + 8 * k), absm), mx);
+        const float amax = hmax_ps(mx);
+        if (amax == 0.0f) {
+            memset(b, 0, LL_Q8_K_SIZE);
+            continue;
+        }
+        const __m256 va = _mm256_set1_ps(amax);
+        float max = amax;
+        for (int k = 0; k < 32; k++) {
+            int m = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(x + 8 * k), absm), va, _CMP_EQ_OQ));
+            if (m) {
+                max = x[8 * k + __builtin_ctz((unsigned)m)];
+                break;
+            }
+        }
+        const float iscale = -127.0f / max;
+        const __m256 vs = _mm256_set1_ps(iscale);
+        const __m256i lim = _mm256_set1_epi32(127);
+        for (int g = 0; g < 8; g++) { /* 32 values per step: bsums of 2 groups of 16 */
+            __m256i q[4];
+            for (int k = 0; k < 4; k++)
+                q[k] = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(vs, _mm256_loadu_ps(x + 32 * g + 8 * k))), lim);
+            st256(b + LL_Q8_K_QS + 32 * g, pack_i32x32(q));
+            const int16_t s0 = (int16_t)hsum_epi32(_mm256_add_epi32(q[0], q[1]));
+            const int16_t s1 = (int16_t)hsum_epi32(_mm256_add_epi32(q[2], q[3]));
+            memcpy(b + LL_Q8_K_BSUMS + 4 * g, &s0, 2);
+            memcpy(b + LL_Q8_K_BSUMS + 4 * g + 2, &s1, 2);
+        }
+        const float d = 1.0f / iscale;
+        memcpy(b, &d, 4);
+    }
+}
+
+#else
+typedef int ll_dtype_x86_unused; /* non-x86 or no AVX2: the scalar table in dtype.c is used */
+#endif
