@@ -9,7 +9,8 @@
 # fuzz_NAME gets the files written by an executable fuzz/fuzz_NAME.seed (called with the corpus dir as
 # its only argument and BUILD set), if there is one; otherwise it starts from an empty corpus.
 #
-# Environment: FUZZ_BUILD (default build-fuzz), FUZZ_MAX_LEN (default 4096), FUZZ_JOBS (build -j, 2).
+# Environment: FUZZ_BUILD (default build-fuzz), FUZZ_MAX_LEN (default 4096), FUZZ_JOBS (build -j, 2),
+# SHARED (the fixtures, default ../shared; exported to the targets and seed scripts).
 set -euo pipefail
 
 usage() { echo "usage: scripts/fuzz.sh SECONDS" >&2; exit 2; }
@@ -20,7 +21,8 @@ secs=$1
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${FUZZ_BUILD:-$root/build-fuzz}
 max_len=${FUZZ_MAX_LEN:-4096}
-shared=$(cd "$root/.." && pwd)/shared
+shared=${SHARED:-$(cd "$root/.." && pwd)/shared}
+export SHARED=$shared   # the targets (fuzz_tokenize loads vocabularies at start-up) and the .seed scripts read it
 
 shopt -s nullglob
 sources=("$root"/fuzz/fuzz_*.c)

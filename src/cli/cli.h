@@ -19,6 +19,7 @@ int cmd_logits(int argc, char **argv);
 int cmd_ppl(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_tensor(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Prints "layerlab: " + message to stderr and returns 1. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -17,6 +17,7 @@ static const struct {
     {"ppl", cmd_ppl, "perplexity of a text file over consecutive windows"},
     {"convert", cmd_convert, "llama2.c checkpoint + tokenizer.bin -> GGUF"},
     {"tensor", cmd_tensor, "list tensors or dump one (dequantized) as .npy"},
+    {"bench", cmd_bench, "prompt-processing and generation throughput"},
 };
 
 static void usage(FILE *f) {
@@ -26,6 +27,9 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].what);
     fprintf(f, "\nMODEL is a GGUF file (architecture llama) or a llama2.c checkpoint (with --tokenizer TOK.bin).\n"
+               "Compute modes: the default (--exact) runs fp32 activations against dequantized weights, as\n"
+               "PyTorch does on a dequantized model; --llamacpp converts activations to each weight type's\n"
+               "dot-product type and keeps K/V in fp16, as llama.cpp does (faster, less accurate).\n"
                "Results go to stdout; messages and progress to stderr. Exit code 1 on any error.\n");
 }
 
