@@ -58,9 +58,10 @@ typedef struct {
 } ll_order;
 
 typedef struct {
-    int n_ctx;
+    int n_ctx;             /* positions the KV cache holds */
     int n_threads;
-    bool exact;
+    bool exact;            /* fp32 activations x dequantized weights (else llama.cpp's numerics) */
+    bool parallel_kv_mean; /* parallel groups store the mean of their members' K/V for later tokens */
 } ll_engine_opts;
 
 enum { LL_LOGITS_NONE = 0, LL_LOGITS_LAST = 1, LL_LOGITS_ALL = 2 };

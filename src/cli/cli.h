@@ -20,6 +20,8 @@ int cmd_ppl(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_tensor(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* Prints "layerlab: " + message to stderr and returns 1. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -41,6 +43,8 @@ typedef struct {
                                 false (--llamacpp): llama.cpp's numerics (quantized activations, fp16 KV) */
     int bos;                 /* --bos 1 / --no-bos 0 / -1 = the model's rule */
     bool json;               /* --json */
+    const char *plan;        /* --plan SPEC (NULL = full) */
+    bool parallel_kv_mean;   /* --parallel-kv mean */
 } cli_common;
 
 void cli_common_init(cli_common *c);
@@ -49,6 +53,9 @@ void cli_common_init(cli_common *c);
 int cli_common_arg(cli_common *c, int argc, char **argv, int *i);
 /* Opens c->model (weights bound unless vocab_only); NULL after printing the error. */
 struct ll_model *cli_open_model(const cli_common *c, bool vocab_only);
+/* The engine for c's plan and compute mode over n_ctx positions; NULL after printing the error. */
+struct ll_engine *cli_engine(const cli_common *c, struct ll_model *m, int n_ctx);
+
 /* The BOS decision for this model under the options. */
 bool cli_bos(const cli_common *c, const struct ll_model *m);
 

@@ -10,7 +10,7 @@
 #include "run/engine.h"
 
 static const char *USAGE =
-    "usage: layerlab bench MODEL [-p N] [-n M] [--reps R] [--threads T] [--exact|--llamacpp] [--json]\n"
+    "usage: layerlab bench MODEL [-p N] [-n M] [--reps R] [--threads T] [--plan SPEC] [--exact|--llamacpp] [--json]\n"
     "Measures prompt processing (one batched forward over N tokens, default 256) and generation (M\n"
     "single-token forwards after the prompt, default 128) in tokens/s; best of R runs (default 3).\n";
 
@@ -41,8 +41,7 @@ int cmd_bench(int argc, char **argv) {
     int32_t *ids = NULL;
     float *logits = NULL;
     if (np + ng > m->n_ctx_train) { cli_error("bench: -p + -n = %lld exceeds the model's context %d", np + ng, m->n_ctx_train); goto done; }
-    ll_engine_opts eo = {.n_ctx = (int)(np + ng), .n_threads = c.threads, .exact = c.exact};
-    if (!(e = ll_engine_new(m, NULL, &eo))) { cli_lib_error(); goto done; }
+    if (!(e = cli_engine(&c, m, (int)(np + ng)))) goto done;
     ids = malloc((size_t)(np + ng) * sizeof *ids);
     logits = malloc((size_t)m->n_vocab * sizeof *logits);
     if (!ids || !logits) { cli_error("out of memory"); goto done; }

@@ -13,7 +13,7 @@
 
 static const char *USAGE =
     "usage: layerlab generate MODEL [-p PROMPT] [-n STEPS] [--temp T] [--top-p P] [--seed N] [--chat]\n"
-    "                         [--bos|--no-bos] [--exact|--llamacpp] [--threads N] [--tokenizer TOK.bin]\n"
+    "                         [--bos|--no-bos] [--plan SPEC] [--exact|--llamacpp] [--threads N] [--tokenizer TOK.bin]\n"
     "Prints the prompt followed by the continuation, as llama2.c's run.c does: STEPS (default 256) counts\n"
     "positions including the prompt; --temp 1.0 and --top-p 0.9 by default; --temp 0 is greedy; the seed\n"
     "defaults to the clock; generation stops at an end-of-generation token. --chat wraps the prompt in\n"
@@ -165,8 +165,7 @@ int cmd_generate(int argc, char **argv) {
         cli_error("generate: the prompt has %zu tokens, more than -n %lld positions", n_prompt, steps);
         goto done;
     }
-    ll_engine_opts eo = {.n_ctx = (int)steps, .n_threads = c.threads, .exact = c.exact};
-    if (!(e = ll_engine_new(m, NULL, &eo))) { cli_lib_error(); goto done; }
+    if (!(e = cli_engine(&c, m, (int)steps))) goto done;
     logits = malloc((size_t)m->n_vocab * sizeof *logits);
     pbuf = malloc((size_t)m->n_vocab * sizeof *pbuf);
     if (!logits || !pbuf) { cli_error("out of memory"); goto done; }

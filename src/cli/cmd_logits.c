@@ -10,14 +10,17 @@
 
 static const char *USAGE =
     "usage: layerlab logits MODEL (--text STR | --file F | --ids \"1 2 3\") --out FILE.npy\n"
-    "                       [--bos|--no-bos] [--exact|--llamacpp] [--threads N] [--tokenizer TOK.bin]\n"
+    "                       [--bos|--no-bos] [--plan SPEC] [--exact|--llamacpp] [--threads N] [--tokenizer TOK.bin]\n"
+    "                       [--incremental] [--parallel-kv mean]\n"
     "Writes float32 logits [T, n_vocab] for every position. --ids takes token ids as they are (no BOS is\n"
-    "added); --text/--file are tokenized with the BOS rule (--bos/--no-bos override it).\n";
+    "added); --text/--file are tokenized with the BOS rule (--bos/--no-bos override it). --incremental\n"
+    "feeds the tokens one at a time through the KV cache (as generation does) instead of as one batch.\n";
 
 int cmd_logits(int argc, char **argv) {
     cli_common c;
     cli_common_init(&c);
     const char *text = NULL, *file = NULL, *ids_s = NULL, *out = NULL;
+    bool incremental = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(USAGE, stdout), 0;
@@ -25,6 +28,7 @@ int cmd_logits(int argc, char **argv) {
         if (!strcmp(a, "--file")) { if (!(file = cli_value(argc, argv, &i))) return 1; continue; }
         if (!strcmp(a, "--ids")) { if (!(ids_s = cli_value(argc, argv, &i))) return 1; continue; }
         if (!strcmp(a, "--out") || !strcmp(a, "-o")) { if (!(out = cli_value(argc, argv, &i))) return 1; continue; }
+        if (!strcmp(a, "--incremental")) { incremental = true; continue; }
         int r = cli_common_arg(&c, argc, argv, &i);
         if (r < 0) return 1;
         if (r == 0) return cli_error("logits: unknown option '%s'\n%s", a, USAGE);
@@ -54,11 +58,18 @@ int cmd_logits(int argc, char **argv) {
     }
     if (n == 0) { cli_error("logits: no tokens"); goto done; }
     if ((long long)n > m->n_ctx_train) { cli_error("logits: %zu tokens exceed the model's context of %d", n, m->n_ctx_train); goto done; }
-    ll_engine_opts eo = {.n_ctx = (int)n, .n_threads = c.threads, .exact = c.exact};
-    if (!(e = ll_engine_new(m, NULL, &eo))) { cli_lib_error(); goto done; }
+    if (!(e = cli_engine(&c, m, (int)n))) goto done;
     logits = malloc(n * (size_t)m->n_vocab * sizeof *logits);
     if (!logits) { cli_error("out of memory for %zu x %d logits", n, m->n_vocab); goto done; }
-    if (ll_engine_forward(e, ids, (int)n, 0, logits, LL_LOGITS_ALL)) { cli_lib_error(); goto done; }
+    if (!incremental) {
+        if (ll_engine_forward(e, ids, (int)n, 0, logits, LL_LOGITS_ALL)) { cli_lib_error(); goto done; }
+    } else {
+        for (size_t t = 0; t < n; t++)
+            if (ll_engine_forward(e, ids + t, 1, (int)t, logits + t * (size_t)m->n_vocab, LL_LOGITS_LAST)) {
+                cli_lib_error();
+                goto done;
+            }
+    }
     int64_t shape[2] = {(int64_t)n, m->n_vocab};
     if (ll_npy_write(out, "<f4", shape, 2, logits)) { cli_lib_error(); goto done; }
     fprintf(stderr, "layerlab: wrote logits [%zu, %d] to %s\n", n, m->n_vocab, out);

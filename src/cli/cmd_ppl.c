@@ -12,7 +12,7 @@
 #include "tokenizer/tokenizer.h"
 
 static const char *USAGE =
-    "usage: layerlab ppl MODEL FILE [--ctx N] [--max-tokens N] [--json] [--bos|--no-bos] [--exact|--llamacpp]\n"
+    "usage: layerlab ppl MODEL FILE [--ctx N] [--max-tokens N] [--json] [--bos|--no-bos] [--plan SPEC] [--exact|--llamacpp]\n"
     "                    [--threads N] [--tokenizer TOK.bin]\n"
     "tokens = BOS (by the model's rule) + encode(FILE), cut to --max-tokens, split into consecutive windows\n"
     "of --ctx tokens (default: the model's context); each token is predicted from the tokens before it in\n"
@@ -66,8 +66,7 @@ int cmd_ppl(int argc, char **argv) {
     if (ctx > m->n_ctx_train) { cli_error("ppl: --ctx %lld is beyond the model's context of %d", ctx, m->n_ctx_train); goto done; }
     if (n < 2) { cli_error("ppl: %s has fewer than 2 tokens", file); goto done; }
     int W = (int)(ctx < (long long)n ? ctx : (long long)n);
-    ll_engine_opts eo = {.n_ctx = W, .n_threads = c.threads, .exact = c.exact};
-    if (!(e = ll_engine_new(m, NULL, &eo))) { cli_lib_error(); goto done; }
+    if (!(e = cli_engine(&c, m, W))) goto done;
     logits = malloc((size_t)W * (size_t)m->n_vocab * sizeof *logits);
     if (!logits) { cli_error("out of memory for %d x %d logits", W, m->n_vocab); goto done; }
     double total = 0;

@@ -7,6 +7,8 @@
 
 #include "cli.h"
 #include "model/model.h"
+#include "plan/plan.h"
+#include "run/engine.h"
 #include "tokenizer/tokenizer.h"
 #include "util/err.h"
 
@@ -70,6 +72,14 @@ int cli_common_arg(cli_common *c, int argc, char **argv, int *i) {
         c->exact = true;
     } else if (!strcmp(a, "--llamacpp")) {
         c->exact = false;
+    } else if (!strcmp(a, "--plan")) {
+        if (!(c->plan = cli_value(argc, argv, i))) return -1;
+    } else if (!strcmp(a, "--parallel-kv")) {
+        const char *v = cli_value(argc, argv, i);
+        if (!v) return -1;
+        if (!strcmp(v, "mean")) c->parallel_kv_mean = true;
+        else if (!strcmp(v, "own")) c->parallel_kv_mean = false;
+        else return cli_error("--parallel-kv: expected 'mean' or 'own', got '%s'", v), -1;
     } else if (!strcmp(a, "--bos")) {
         c->bos = 1;
     } else if (!strcmp(a, "--no-bos")) {
@@ -95,6 +105,20 @@ ll_model *cli_open_model(const cli_common *c, bool vocab_only) {
         return NULL;
     }
     return m;
+}
+
+ll_engine *cli_engine(const cli_common *c, ll_model *m, int n_ctx) {
+    ll_order o = {0, NULL, 0};
+    if (c->plan && ll_plan_parse(c->plan, m->n_layer, &o)) {
+        cli_lib_error();
+        return NULL;
+    }
+    ll_engine_opts eo = {.n_ctx = n_ctx, .n_threads = c->threads, .exact = c->exact,
+                         .parallel_kv_mean = c->parallel_kv_mean};
+    ll_engine *e = ll_engine_new(m, c->plan ? &o : NULL, &eo);
+    ll_order_free(&o);
+    if (!e) cli_lib_error();
+    return e;
 }
 
 bool cli_bos(const cli_common *c, const ll_model *m) {

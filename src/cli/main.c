@@ -18,6 +18,8 @@ static const struct {
     {"convert", cmd_convert, "llama2.c checkpoint + tokenizer.bin -> GGUF"},
     {"tensor", cmd_tensor, "list tensors or dump one (dequantized) as .npy"},
     {"bench", cmd_bench, "prompt-processing and generation throughput"},
+    {"plan", cmd_plan, "resolve a layer plan (order and passes) without running it"},
+    {"export", cmd_export, "write a plan as a new GGUF (mergekit passthrough)"},
 };
 
 static void usage(FILE *f) {

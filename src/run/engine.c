@@ -16,6 +16,7 @@ struct ll_engine {
     ll_order order;
     int n_ctx;
     bool exact;
+    bool parallel_kv_mean;
     ll_pool *pool;
     ll_workspace ws;
     float *kcache, *vcache;   /* [n_passes][n_ctx][kv_dim] */
@@ -87,6 +88,7 @@ ll_engine *ll_engine_new(ll_model *m, const ll_order *order, const ll_engine_opt
     e->m = m;
     e->n_ctx = n_ctx;
     e->exact = opts->exact;
+    e->parallel_kv_mean = opts->parallel_kv_mean;
     int rc = order ? copy_order(&e->order, order, m->n_layer) : ll_order_full(&e->order, m->n_layer);
     if (rc) goto fail;
     if (e->order.n_passes < 0 || e->order.n_passes > 1 << 16) { ll_fail("order has too many passes"); goto fail; }
@@ -275,6 +277,24 @@ static int layer_forward(ll_engine *e, int layer, int slot, const float *in, flo
     return 0;
 }
 
+/* --parallel-kv mean (the Painters paper's generation code): after a group has run over positions
+ * pos0..pos0+T-1, every member's slot holds the mean of the members' K and V there, so later tokens
+ * read the mean; the tokens just processed attended with their own K/V. */
+static void mean_group_kv(ll_engine *e, int first_slot, int n, int T, int pos0) {
+    size_t kvd = (size_t)e->m->n_head_kv * e->m->head_dim, len = (size_t)T * kvd;
+    float *caches[2] = {e->kcache, e->vcache};
+    for (int c = 0; c < 2; c++) {
+        float *base = caches[c] + ((size_t)first_slot * e->n_ctx + pos0) * kvd;
+        size_t stride = (size_t)e->n_ctx * kvd;
+        for (size_t i = 0; i < len; i++) {
+            double sum = 0;
+            for (int j = 0; j < n; j++) sum += base[j * stride + i];
+            float mean = (float)(sum / n);
+            for (int j = 0; j < n; j++) base[j * stride + i] = mean;
+        }
+    }
+}
+
 int ll_engine_forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *logits, int mode) {
     const ll_model *m = e->m;
     if (T < 1) return ll_fail("no tokens to process");
@@ -296,10 +316,12 @@ int ll_engine_forward(ll_engine *e, const int32_t *tokens, int T, int pos0, floa
         }
         /* parallel group: every member reads x; the entry's output is the mean of their outputs */
         memset(e->acc, 0, (size_t)T * D * sizeof(float));
+        int first_slot = slot;
         for (int j = 0; j < en->n; j++) {
             if (layer_forward(e, en->layers[j], slot++, e->x, e->mo, T, pos0)) return -1;
             for (size_t k = 0; k < (size_t)T * D; k++) e->acc[k] += e->mo[k];
         }
+        if (e->parallel_kv_mean) mean_group_kv(e, first_slot, en->n, T, pos0);
         float inv = 1.0f / (float)en->n;
         for (size_t k = 0; k < (size_t)T * D; k++) e->x[k] = e->acc[k] * inv;
     }
