@@ -23,7 +23,7 @@ def main():
         params.ftype = ftype
         params.allow_requantize = True
         params.nthread = 2
-        tmp = dst + ".tmp"
+        tmp = f"{dst}.{os.getpid()}.tmp"
         rc = llama_cpp.llama_model_quantize(src.encode(), tmp.encode(), params)
         if rc != 0:
             print(f"requantize: llama_model_quantize to {name} failed ({rc})", file=sys.stderr)
