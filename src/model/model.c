@@ -339,9 +339,10 @@ static ll_model *open_any(const char *path, const char *tok_path, int bind) {
         m->format = LL_FORMAT_GGUF;
         if (!(m->gguf = ll_gguf_open(path))) goto fail;
         if (!(m->tok = ll_tokenizer_from_gguf(m->gguf))) { ll_fail_prefix("%s: ", path); goto fail; }
-        if (bind || m->gguf->n_tensors > 0 || ll_gguf_find(m->gguf, "general.architecture")) {
-            if (bind && load_gguf_hparams(m, m->gguf)) goto fail;
-            if (bind && load_gguf_weights(m, m->gguf)) goto fail;
+        if (bind) {
+            if (load_gguf_hparams(m, m->gguf) || load_gguf_weights(m, m->gguf)) goto fail;
+        } else if (get_u32_key(m->gguf, "llama.block_count", 0, 0, 0, 4096, &m->n_layer)) {
+            m->n_layer = 0; /* vocabulary-only open: the layer count is known (for `plan`) when valid */
         }
         if (bind && ll_tok_n_vocab(m->tok) != m->n_vocab) {
             ll_fail("%s: the vocabulary has %d tokens but the model has %d rows of embeddings", path,
