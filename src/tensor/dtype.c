@@ -673,6 +673,37 @@ const char *ll_type_kernels(void) {
 #endif
 }
 
+void ll_dot_rows_f32(int64_t n, const float *q, const float *K, int64_t stride, int64_t count, float *out) {
+#if defined(LL_HAVE_X86)
+    if (n % 8 == 0 && n <= 128) {
+        ll_x86_dot_rows_f32(n, q, K, stride, count, out);
+        return;
+    }
+#endif
+    for (int64_t s = 0; s < count; s++) ll_vec_dot_f32(n, &out[s], q, K + s * stride);
+}
+
+void ll_axpy_rows_f32(int64_t n, const float *a, const float *V, int64_t stride, int64_t count, float *out) {
+#if defined(LL_HAVE_X86)
+    if (n % 8 == 0 && n <= 128) {
+        ll_x86_axpy_rows_f32(n, a, V, stride, count, out);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) out[i] = 0;
+    for (int64_t s = 0; s < count; s++)
+        for (int64_t i = 0; i < n; i++) out[i] += a[s] * V[s * stride + i];
+}
+
+void ll_gemm_f32(int64_t K, const float *w, int64_t nr, const float *x, int64_t nt, float *y, int64_t ldy) {
+#if defined(LL_HAVE_X86)
+    ll_x86_gemm_f32(K, w, nr, x, nt, y, ldy);
+#else
+    for (int64_t t = 0; t < nt; t++)
+        for (int64_t r = 0; r < nr; r++) dot_f32(K, &y[t * ldy + r], w + r * K, x + t * K);
+#endif
+}
+
 void ll_vec_dot_f32(int64_t n, float *s, const float *x, const float *y) {
 #if defined(LL_HAVE_X86)
     ll_x86_vec_dot_f32(n, s, x, y);

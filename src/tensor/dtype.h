@@ -56,6 +56,13 @@ const char *ll_type_kernels(void);
 /* *s = dot(x[0..n), y[0..n)) of two float rows (any n; FMA with several accumulators when available,
  * else a scalar loop accumulating in double). Used by the exact matmul mode. */
 void ll_vec_dot_f32(int64_t n, float *s, const float *x, const float *y);
+/* Attention helpers over rows at a stride: out[s] = dot(q, K + s*stride) for s < count; and
+ * out[0..n) = Σ_s a[s]·V[s*stride..]. */
+void ll_dot_rows_f32(int64_t n, const float *q, const float *K, int64_t stride, int64_t count, float *out);
+void ll_axpy_rows_f32(int64_t n, const float *a, const float *V, int64_t stride, int64_t count, float *out);
+/* y[t*ldy + r] = dot(w row r, x row t) for r < nr, t < nt; rows of K floats. Register-tiled; every
+ * element is summed in the same order whatever nr and nt, so results do not depend on batch size. */
+void ll_gemm_f32(int64_t K, const float *w, int64_t nr, const float *x, int64_t nt, float *y, int64_t ldy);
 
 /* fp16 / bf16 conversion helpers (exact, round-to-nearest-even for the float->half direction). */
 float ll_fp16_to_fp32(uint16_t h);

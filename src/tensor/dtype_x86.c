@@ -769,6 +769,92 @@ void ll_x86_from_float_q8_K(const float *x, void *vy, int64_t n) {
     }
 }
 
+/* ---------------------------------------------------------------- f32 GEMM tile ----------------- */
+
+/* Every element y[t][r] is computed by the same sequence whatever the tile shape: one 8-lane FMA
+ * accumulator over k in steps of 8, hsum_ps, then the scalar tail. So a token's result does not depend
+ * on how many tokens share its batch (batch and one-by-one decoding agree bit for bit). */
+#define GEMM_TILE(NR, NT)                                                                              \
+    static void gemm_##NR##x##NT(int64_t K, const float *w, const float *x, float *y, int64_t ldy) {  \
+        __m256 acc[NR][NT];                                                                            \
+        for (int r = 0; r < NR; r++)                                                                   \
+            for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps();                              \
+        int64_t k = 0;                                                                                 \
+        for (; k + 8 <= K; k += 8) {                                                                   \
+            __m256 xv[NT];                                                                             \
+            for (int t = 0; t < NT; t++) xv[t] = _mm256_loadu_ps(x + t * K + k);                       \
+            for (int r = 0; r < NR; r++) {                                                             \
+                __m256 wv = _mm256_loadu_ps(w + r * K + k);                                            \
+                for (int t = 0; t < NT; t++) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);        \
+            }                                                                                          \
+        }                                                                                              \
+        for (int r = 0; r < NR; r++)                                                                   \
+            for (int t = 0; t < NT; t++) {                                                             \
+                float sum = hsum_ps(acc[r][t]);                                                        \
+                for (int64_t i = k; i < K; i++) sum += w[r * K + i] * x[t * K + i];                    \
+                y[t * ldy + r] = sum;                                                                  \
+            }                                                                                          \
+    }
+GEMM_TILE(4, 3)
+GEMM_TILE(1, 3)
+GEMM_TILE(4, 1)
+GEMM_TILE(1, 1)
+
+void ll_x86_gemm_f32(int64_t K, const float *w, int64_t nr, const float *x, int64_t nt, float *y, int64_t ldy) {
+    int64_t t = 0;
+    for (; t + 3 <= nt; t += 3) {
+        int64_t r = 0;
+        for (; r + 4 <= nr; r += 4) gemm_4x3(K, w + r * K, x + t * K, y + t * ldy + r, ldy);
+        for (; r < nr; r++) gemm_1x3(K, w + r * K, x + t * K, y + t * ldy + r, ldy);
+    }
+    for (; t < nt; t++) {
+        int64_t r = 0;
+        for (; r + 4 <= nr; r += 4) gemm_4x1(K, w + r * K, x + t * K, y + t * ldy + r, ldy);
+        for (; r < nr; r++) gemm_1x1(K, w + r * K, x + t * K, y + t * ldy + r, ldy);
+    }
+}
+
+/* ---------------------------------------------------------------- attention rows ---------------- */
+
+/* out[s] = dot(q, K + s*stride) for s < count, n % 8 == 0 and n ≤ 128 (q held in registers). */
+void ll_x86_dot_rows_f32(int64_t n, const float *q, const float *K, int64_t stride, int64_t count, float *out) {
+    __m256 qv[16];
+    int nv = (int)(n / 8);
+    for (int i = 0; i < nv; i++) qv[i] = _mm256_loadu_ps(q + 8 * i);
+    int64_t s = 0;
+    for (; s + 4 <= count; s += 4) {
+        const float *k0 = K + s * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+        for (int i = 0; i < nv; i++) {
+            a0 = _mm256_fmadd_ps(qv[i], _mm256_loadu_ps(k0 + 8 * i), a0);
+            a1 = _mm256_fmadd_ps(qv[i], _mm256_loadu_ps(k1 + 8 * i), a1);
+            a2 = _mm256_fmadd_ps(qv[i], _mm256_loadu_ps(k2 + 8 * i), a2);
+            a3 = _mm256_fmadd_ps(qv[i], _mm256_loadu_ps(k3 + 8 * i), a3);
+        }
+        __m256 h01 = _mm256_hadd_ps(a0, a1), h23 = _mm256_hadd_ps(a2, a3), h = _mm256_hadd_ps(h01, h23);
+        _mm_storeu_ps(out + s, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+    }
+    for (; s < count; s++) {
+        const float *k0 = K + s * stride;
+        __m256 a0 = _mm256_setzero_ps();
+        for (int i = 0; i < nv; i++) a0 = _mm256_fmadd_ps(qv[i], _mm256_loadu_ps(k0 + 8 * i), a0);
+        out[s] = hsum_ps(a0);
+    }
+}
+
+/* out[0..n) = Σ_s a[s]·V[s*stride ..] for s < count, n % 8 == 0 and n ≤ 128 (out held in registers). */
+void ll_x86_axpy_rows_f32(int64_t n, const float *a, const float *V, int64_t stride, int64_t count, float *out) {
+    __m256 acc[16];
+    int nv = (int)(n / 8);
+    for (int i = 0; i < nv; i++) acc[i] = _mm256_setzero_ps();
+    for (int64_t s = 0; s < count; s++) {
+        __m256 av = _mm256_set1_ps(a[s]);
+        const float *v = V + s * stride;
+        for (int i = 0; i < nv; i++) acc[i] = _mm256_fmadd_ps(av, _mm256_loadu_ps(v + 8 * i), acc[i]);
+    }
+    for (int i = 0; i < nv; i++) _mm256_storeu_ps(out + 8 * i, acc[i]);
+}
+
 #else
 typedef int ll_dtype_x86_unused; /* non-x86 or no AVX2: the scalar table in dtype.c is used */
 #endif

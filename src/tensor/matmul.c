@@ -8,7 +8,7 @@
 #include "util/err.h"
 
 #define TILE_ROWS 16
-#define EXACT_TILE 8
+#define EXACT_TILE 16
 
 void ll_workspace_free(ll_workspace *ws) {
     free(ws->buf);
@@ -85,11 +85,7 @@ static void mm_exact(void *a, int ith, int nth) {
                 j->tt->to_float((const char *)W->data + (size_t)r * W->row_bytes, buf + (r - r0) * K, K);
             rows = buf;
         }
-        for (int64_t t = 0; t < j->T; t++) {
-            const float *xr = j->x + t * K;
-            float *yr = j->y + t * W->nrows;
-            for (int64_t r = r0; r < r1; r++) ll_vec_dot_f32(K, &yr[r], rows + (r - r0) * K, xr);
-        }
+        ll_gemm_f32(K, rows, r1 - r0, j->x, j->T, j->y + r0, W->nrows);
     }
 }
 
