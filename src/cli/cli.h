@@ -22,6 +22,12 @@ int cmd_tensor(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+int cmd_regions_bound(int argc, char **argv);
+/* `probe intrinsic-dim --input X.npy` (cmd_idim.c), and the report shared with the model path. */
+int cmd_probe_idim(int argc, char **argv);
+int idim_report(const double *X, long long N, long long D, int k, double alpha, const char *source, bool json,
+                const char *out_path, cJSON *extra);
 
 /* Prints "layerlab: " + message to stderr and returns 1. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -66,6 +72,8 @@ int cli_parse_ids(const char *s, int32_t **ids, size_t *n);
 
 /* Adds a "provenance" object: tool, version, model path, model_sha256, bos, n_ctx, n_tokens. */
 void cli_provenance(cJSON *obj, struct ll_model *m, bool bos, long long n_ctx, long long n_tokens);
+/* Monotonic clock in seconds. */
+double cli_now(void);
 /* Prints JSON to stdout (pretty) and frees it; returns 0 or 1. */
 int cli_print_json(cJSON *obj);
 

@@ -14,11 +14,6 @@ static const char *USAGE =
     "Measures prompt processing (one batched forward over N tokens, default 256) and generation (M\n"
     "single-token forwards after the prompt, default 128) in tokens/s; best of R runs (default 3).\n";
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 int cmd_bench(int argc, char **argv) {
     cli_common c;
@@ -52,12 +47,12 @@ int cmd_bench(int argc, char **argv) {
     }
     double best_pp = 1e30, best_tg = 1e30;
     for (long long r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = cli_now();
         if (ll_engine_forward(e, ids, (int)np, 0, logits, LL_LOGITS_LAST)) { cli_lib_error(); goto done; }
-        double t1 = now();
+        double t1 = cli_now();
         for (long long g = 0; g < ng; g++)
             if (ll_engine_forward(e, ids + np + g, 1, (int)(np + g), logits, LL_LOGITS_LAST)) { cli_lib_error(); goto done; }
-        double t2 = now();
+        double t2 = cli_now();
         if (t1 - t0 < best_pp) best_pp = t1 - t0;
         if (t2 - t1 < best_tg) best_tg = t2 - t1;
         fprintf(stderr, "layerlab: bench run %lld/%lld: pp %.1f tok/s, tg %.1f tok/s\n", r + 1, reps,

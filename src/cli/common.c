@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "model/model.h"
@@ -203,4 +204,10 @@ int cli_print_json(cJSON *obj) {
     puts(s);
     free(s);
     return fflush(stdout) == 0 ? 0 : cli_error("error writing stdout");
+}
+
+double cli_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }

@@ -20,6 +20,8 @@ static const struct {
     {"bench", cmd_bench, "prompt-processing and generation throughput"},
     {"plan", cmd_plan, "resolve a layer plan (order and passes) without running it"},
     {"export", cmd_export, "write a plan as a new GGUF (mergekit passthrough)"},
+    {"probe", cmd_probe, "inside measurements: cosine, block-influence, attention-id, mlp-regions, intrinsic-dim"},
+    {"regions-bound", cmd_regions_bound, "log10 of hyperplane-arrangement region counts R(N,d), R0(N,d)"},
 };
 
 static void usage(FILE *f) {
@@ -27,7 +29,7 @@ static void usage(FILE *f) {
                "usage: layerlab COMMAND [options]   (layerlab COMMAND --help for each)\n\ncommands:\n",
             LAYERLAB_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].what);
+        fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].what);
     fprintf(f, "\nMODEL is a GGUF file (architecture llama) or a llama2.c checkpoint (with --tokenizer TOK.bin).\n"
                "Compute modes: the default (--exact) runs fp32 activations against dequantized weights, as\n"
                "PyTorch does on a dequantized model; --llamacpp converts activations to each weight type's\n"

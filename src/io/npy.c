@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/atomic.h"
 #include "util/err.h"
 
 static size_t dtype_size(const char *dtype) {
@@ -31,25 +32,15 @@ int ll_npy_write(const char *path, const char *dtype, const int64_t *shape, int 
     size_t pad = (64 - total % 64) % 64;
     size_t hlen = (size_t)off + pad + 1;
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return ll_fail("cannot write '%s'", tmp);
+    FILE *f = ll_tmp_open(path, tmp, sizeof tmp, "wb");
+    if (!f) return -1;
     unsigned char head[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
                               (unsigned char)(hlen >> 8)};
     int ok = fwrite(head, 1, 10, f) == 10 && fwrite(dict, 1, (size_t)off, f) == (size_t)off;
     for (size_t i = 0; ok && i < pad; i++) ok = fputc(' ', f) != EOF;
     ok = ok && fputc('\n', f) != EOF;
     ok = ok && (count == 0 || fwrite(data, esize, count, f) == count);
-    if (fclose(f) != 0) ok = 0;
-    if (!ok) {
-        remove(tmp);
-        return ll_fail("error writing '%s'", tmp);
-    }
-    if (rename(tmp, path) != 0) {
-        remove(tmp);
-        return ll_fail("cannot rename '%s' to '%s'", tmp, path);
-    }
-    return 0;
+    return ll_tmp_commit(f, ok, tmp, path);
 }
 
 int ll_npy_read_f64(const char *path, double **data, int64_t *rows, int64_t *cols) {

@@ -25,6 +25,11 @@ struct ll_engine {
     int cap;
     float *x, *xn, *h, *q, *k, *v, *att, *tmp, *g, *u, *acc, *mo;
     float *scores;            /* [n_threads][n_ctx] */
+    /* probes */
+    bool has_tap;
+    ll_tap tap;
+    bool *attn_want;          /* [cap]: query rows the tap wants in this forward */
+    int cur_entry, cur_member;
 };
 
 int ll_order_full(ll_order *o, int n_layer) {
@@ -122,6 +127,8 @@ static void free_buffers(ll_engine *e) {
         free(*bufs[i]);
         *bufs[i] = NULL;
     }
+    free(e->attn_want);
+    e->attn_want = NULL;
     e->cap = 0;
 }
 
@@ -141,6 +148,13 @@ void ll_engine_free(ll_engine *e) {
 
 int ll_engine_n_ctx(const ll_engine *e) { return e->n_ctx; }
 
+const ll_order *ll_engine_order(const ll_engine *e) { return &e->order; }
+
+void ll_engine_set_tap(ll_engine *e, const ll_tap *tap) {
+    e->has_tap = tap != NULL;
+    if (tap) e->tap = *tap;
+}
+
 static int ensure_buffers(ll_engine *e, int T) {
     if (T <= e->cap) return 0;
     free_buffers(e);
@@ -150,7 +164,8 @@ static int ensure_buffers(ll_engine *e, int T) {
     if (!(e->x = ll_malloc(t * D * 4)) || !(e->xn = ll_malloc(t * (D > Q ? D : Q) * 4)) || !(e->h = ll_malloc(t * D * 4)) ||
         !(e->q = ll_malloc(t * Q * 4)) || !(e->k = ll_malloc(t * KV * 4)) || !(e->v = ll_malloc(t * KV * 4)) ||
         !(e->att = ll_malloc(t * Q * 4)) || !(e->tmp = ll_malloc(t * D * 4)) || !(e->g = ll_malloc(t * F * 4)) ||
-        !(e->u = ll_malloc(t * F * 4)) || !(e->acc = ll_malloc(t * D * 4)) || !(e->mo = ll_malloc(t * D * 4))) {
+        !(e->u = ll_malloc(t * F * 4)) || !(e->acc = ll_malloc(t * D * 4)) || !(e->mo = ll_malloc(t * D * 4)) ||
+        !(e->attn_want = ll_calloc(t, sizeof(bool)))) {
         free_buffers(e);
         return -1;
     }
@@ -212,11 +227,10 @@ static void attn_worker(void *arg, int ith, int nth) {
     for (int w = ith; w < total; w += nth) {
         int t = w / H, h = w % H, kvh = h / group, p = j->pos0 + t;
         const float *q = e->q + ((size_t)t * H + h) * hd;
+        ll_dot_rows_f32(hd, q, K + (size_t)kvh * hd, (int64_t)kvd, p + 1, sc);
         float mx = -INFINITY;
         for (int s = 0; s <= p; s++) {
-            float d;
-            ll_vec_dot_f32(hd, &d, q, K + (size_t)s * kvd + (size_t)kvh * hd);
-            sc[s] = d * scale;
+            sc[s] *= scale;
             if (sc[s] > mx) mx = sc[s];
         }
         double sum = 0;
@@ -225,14 +239,11 @@ static void attn_worker(void *arg, int ith, int nth) {
             sum += sc[s];
         }
         float inv = (float)(1.0 / sum);
-        float *out = e->att + ((size_t)t * H + h) * hd;
-        memset(out, 0, (size_t)hd * sizeof *out);
-        for (int s = 0; s <= p; s++) {
-            float a = sc[s] * inv;
-            if (!e->exact) a = ll_fp16_to_fp32(ll_fp32_to_fp16(a)); /* llama.cpp multiplies V by fp16 weights */
-            const float *vr = V + (size_t)s * kvd + (size_t)kvh * hd;
-            for (int i = 0; i < hd; i++) out[i] += a * vr[i];
-        }
+        for (int s = 0; s <= p; s++) sc[s] *= inv;
+        if (e->has_tap && e->attn_want[t] && e->tap.attn) e->tap.attn(e->tap.ctx, e->cur_entry, e->cur_member, h, p, sc);
+        if (!e->exact) /* llama.cpp multiplies V by fp16 attention weights */
+            for (int s = 0; s <= p; s++) sc[s] = ll_fp16_to_fp32(ll_fp32_to_fp16(sc[s]));
+        ll_axpy_rows_f32(hd, sc, V + (size_t)kvh * hd, (int64_t)kvd, p + 1, e->att + ((size_t)t * H + h) * hd);
     }
 }
 
@@ -268,6 +279,7 @@ static int layer_forward(ll_engine *e, int layer, int slot, const float *in, flo
 
     rmsnorm(e->xn, e->h, L->ffn_norm, T, D, m->rms_eps);
     if (ll_matmul(P, W, &L->w_gate, e->xn, T, e->g, ex) || ll_matmul(P, W, &L->w_up, e->xn, T, e->u, ex)) return -1;
+    if (e->has_tap && e->tap.gate) e->tap.gate(e->tap.ctx, e->cur_entry, e->cur_member, e->g, T, pos0);
     for (size_t i = 0; i < (size_t)T * F; i++) {
         float g = e->g[i];
         e->g[i] = g / (1.0f + expf(-g)) * e->u[i];
@@ -307,23 +319,31 @@ int ll_engine_forward(ll_engine *e, const int32_t *tokens, int T, int pos0, floa
             return ll_fail("token id %d at position %d is outside the vocabulary (0..%d)", tokens[t], pos0 + t, m->n_vocab - 1);
         if (ll_mat_row(&m->tok_embd, tokens[t], e->x + (size_t)t * D)) return -1;
     }
+    bool tap = e->has_tap;
+    for (int t = 0; t < T; t++) e->attn_want[t] = tap && e->tap.want_attn && e->tap.want_attn(e->tap.ctx, pos0 + t);
+    if (tap && e->tap.hidden) e->tap.hidden(e->tap.ctx, -1, e->x, T, pos0);
     int slot = 0;
     for (int i = 0; i < e->order.n_entries; i++) {
         const ll_entry *en = &e->order.entries[i];
+        e->cur_entry = i;
+        e->cur_member = 0;
         if (en->n == 1) {
             if (layer_forward(e, en->layers[0], slot++, e->x, e->x, T, pos0)) return -1;
+            if (tap && e->tap.hidden) e->tap.hidden(e->tap.ctx, i, e->x, T, pos0);
             continue;
         }
         /* parallel group: every member reads x; the entry's output is the mean of their outputs */
         memset(e->acc, 0, (size_t)T * D * sizeof(float));
         int first_slot = slot;
         for (int j = 0; j < en->n; j++) {
+            e->cur_member = j;
             if (layer_forward(e, en->layers[j], slot++, e->x, e->mo, T, pos0)) return -1;
             for (size_t k = 0; k < (size_t)T * D; k++) e->acc[k] += e->mo[k];
         }
         if (e->parallel_kv_mean) mean_group_kv(e, first_slot, en->n, T, pos0);
         float inv = 1.0f / (float)en->n;
         for (size_t k = 0; k < (size_t)T * D; k++) e->x[k] = e->acc[k] * inv;
+        if (tap && e->tap.hidden) e->tap.hidden(e->tap.ctx, i, e->x, T, pos0);
     }
     if (mode == LL_LOGITS_NONE) return 0;
     int first = mode == LL_LOGITS_LAST ? T - 1 : 0, n = T - first;

@@ -30,4 +30,24 @@ void ll_engine_free(ll_engine *e);
 int ll_engine_forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *logits, int mode);
 int ll_engine_n_ctx(const ll_engine *e);
 
+/* Taps: read-only views into the forward pass, for probes. Every callback may be NULL. They run on the
+ * calling thread, except `attn`, which runs on the pool's workers: it is called once per (pass, query
+ * position, head), so writes to disjoint places need no lock. Entries count from 0 in the order; a
+ * member is a position inside a parallel group (0 for a single layer). */
+typedef struct ll_tap {
+    void *ctx;
+    /* the residual stream after entry `entry` (-1 = the embedding output): x[T][n_embd], positions pos0.. */
+    void (*hidden)(void *ctx, int entry, const float *x, int T, int pos0);
+    /* the query positions whose attention rows are wanted (NULL = none); called once per forward and position */
+    bool (*want_attn)(void *ctx, int pos);
+    /* w[0..pos]: the softmax attention row of query position `pos`, head `head` */
+    void (*attn)(void *ctx, int entry, int member, int head, int pos, const float *w);
+    /* MLP gate pre-activations g[T][n_ff] = W_gate · RMSNorm(h), before the SiLU */
+    void (*gate)(void *ctx, int entry, int member, const float *g, int T, int pos0);
+} ll_tap;
+
+/* Installs (copies) a tap; NULL removes it. */
+void ll_engine_set_tap(ll_engine *e, const ll_tap *tap);
+const ll_order *ll_engine_order(const ll_engine *e);
+
 #endif

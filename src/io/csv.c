@@ -1,0 +1,23 @@
+/* csv.c — float64 matrices as CSV files. */
+#include "csv.h"
+
+#include <stdio.h>
+
+#include "io/atomic.h"
+#include "util/err.h"
+
+int ll_csv_write(const char *path, const char *const *names, const char *prefix, int64_t rows, int64_t cols,
+                 const double *v) {
+    char tmp[4096];
+    FILE *f = ll_tmp_open(path, tmp, sizeof tmp, "w");
+    if (!f) return -1;
+    int ok = 1;
+    for (int64_t j = 0; ok && j < cols; j++)
+        ok = (names ? fprintf(f, "%s%s", j ? "," : "", names[j]) : fprintf(f, "%s%s%lld", j ? "," : "", prefix, (long long)j)) > 0;
+    ok = ok && fputc('\n', f) != EOF;
+    for (int64_t i = 0; ok && i < rows; i++) {
+        for (int64_t j = 0; ok && j < cols; j++) ok = fprintf(f, "%s%.17g", j ? "," : "", v[i * cols + j]) > 0;
+        ok = ok && fputc('\n', f) != EOF;
+    }
+    return ll_tmp_commit(f, ok, tmp, path);
+}
