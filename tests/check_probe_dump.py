@@ -54,14 +54,19 @@ def main():
     ids = []; heads = []; dens = []; ents = []; maxs = []
     feats = []; hams = []
     norms = np.load(os.path.join(d, "gate_norms.npy")).astype(np.float64)
+    # --pad (the Painters harness): flat, last and variance are averaged per batch of 8, then over batches;
+    # w is each sample's weight, scaled by n because the sums are divided by n below
+    batch = 8 if flat.get("pad") else 1
+    n_batches = (n + batch - 1) // batch
     for i in range(n):
         h = np.load(os.path.join(d, f"sample{i}_hidden.npy")).astype(np.float64)  # [S, T, D]
         T = h.shape[1]
+        w = n / (min(batch, n - (i // batch) * batch) * n_batches)
         for a in range(S):
-            var[a] += h[a].var()
+            var[a] += w * h[a].var()
             for b in range(S):
-                c_flat[a, b] += cos(h[a].ravel(), h[b].ravel())
-                c_last[a, b] += cos(h[a, -1], h[b, -1])
+                c_flat[a, b] += w * cos(h[a].ravel(), h[b].ravel())
+                c_last[a, b] += w * cos(h[a, -1], h[b, -1])
                 c_tok[a, b] += sum(cos(h[a, t], h[b, t]) for t in range(T))
         n_tok += T
         if span:

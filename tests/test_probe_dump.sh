@@ -26,6 +26,26 @@ for plan in reverse:2 parallel:10 looped_parallel:12:2; do
     rm -rf "$tmp/d"
 done
 
+# --pad: ten samples of different lengths = batches of 8 and 2, right-padded with id 0 to each batch's longest
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    printf 'Sample number %d says' "$i"; for ((k = 0; k < i; k++)); do printf ' word%d' "$k"; done; echo .
+done > "$tmp/ten.txt"
+for r in flat token last; do
+    "$LAYERLAB" probe cosine,block-influence,attention-id,mlp-regions "$SMOLLM2" --file "$tmp/ten.txt" --pad \
+        --reduce "$r" --json --dump "$tmp/p" > "$tmp/$r.json" 2>"$tmp/err" || { cat "$tmp/err" >&2; fail=1; }
+done
+echo "--pad:"
+"$PY" "$SRC/tests/check_probe_dump.py" "$tmp/p" "$tmp/flat.json" "$tmp/token.json" "$tmp/last.json" || fail=1
+"$PY" - "$tmp/p" <<'EOF' || fail=1
+import sys, numpy as np
+d = sys.argv[1]
+t = [np.load(f"{d}/sample{i}_tokens.npy") for i in range(10)]
+ok = len({len(x) for x in t[:8]}) == 1 and len({len(x) for x in t[8:]}) == 1 and len(t[0]) != len(t[8])
+ok = ok and all(x[-1] == 0 for x in t[:7]) and t[7][-1] != 0
+print(("ok  " if ok else "FAIL"), "--pad: batches of 8 right-padded with id 0:", [len(x) for x in t])
+sys.exit(0 if ok else 1)
+EOF
+
 # intrinsic-dim on the model's states: the same numbers from the dumped states by numpy closed forms
 # (TwoNN-ML, participation ratio) and by scikit-dimension (TwoNN, MLE, PCA) when it is installed
 "$LAYERLAB" probe intrinsic-dim "$SMOLLM2" --file "$tmp/prompts.txt" --plan reverse:2 --entry 20 --json \
