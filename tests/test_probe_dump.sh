@@ -46,6 +46,34 @@ print(("ok  " if ok else "FAIL"), "--pad: batches of 8 right-padded with id 0:",
 sys.exit(0 if ok else 1)
 EOF
 
+# mlp-regions --compare F2: Hamming distance of the gate sign codes between sample i of the input and
+# sample i of F2 at the same positions, against numpy on the two inputs' own dumps (parallel plan: members)
+printf 'The cat sat on the mat and looked at the door.\nA short one.\n' > "$tmp/cmpA.txt"
+printf 'The dog sat on the rug and looked at the window for a long time.\nA short two.\n' > "$tmp/cmpB.txt"
+"$LAYERLAB" probe mlp-regions "$SMOLLM2" --plan parallel:12 --file "$tmp/cmpA.txt" --compare "$tmp/cmpB.txt" --json \
+    > "$tmp/cmp.json" 2>/dev/null || fail=1
+"$LAYERLAB" probe mlp-regions "$SMOLLM2" --plan parallel:12 --file "$tmp/cmpA.txt" --compare "$tmp/cmpA.txt" --json \
+    > "$tmp/cmpself.json" 2>/dev/null || fail=1
+"$LAYERLAB" probe mlp-regions "$SMOLLM2" --plan parallel:12 --file "$tmp/cmpA.txt" --dump "$tmp/dA" >/dev/null 2>&1 || fail=1
+"$LAYERLAB" probe mlp-regions "$SMOLLM2" --plan parallel:12 --file "$tmp/cmpB.txt" --dump "$tmp/dB" >/dev/null 2>&1 || fail=1
+"$PY" - "$tmp" <<'EOF' || fail=1
+import json, sys, numpy as np
+d = sys.argv[1]
+j = json.load(open(d + "/cmp.json")); js = json.load(open(d + "/cmpself.json"))
+mem = np.load(d + "/dA/members.npy"); E = len(mem)
+ref = np.zeros(E)
+for i in range(2):
+    a = np.load(f"{d}/dA/sample{i}_gates.npy") > 0; b = np.load(f"{d}/dB/sample{i}_gates.npy") > 0
+    T = min(a.shape[2], b.shape[2])
+    for e in range(E):
+        m = mem[e]
+        ref[e] += (a[e, :m, :T] != b[e, :m, :T]).sum() / (m * T) / 2
+ours = np.array(j["hamming_compare"])
+ok = np.allclose(ours, ref, rtol=1e-12, atol=0) and max(js["hamming_compare"]) == 0  # counts of the same signs: exact
+print(("ok  " if ok else "FAIL"), "mlp-regions --compare vs numpy from dumps: max diff", np.abs(ours - ref).max(), "self", max(js["hamming_compare"]))
+sys.exit(0 if ok else 1)
+EOF
+
 # intrinsic-dim on the model's states: the same numbers from the dumped states by numpy closed forms
 # (TwoNN-ML, participation ratio) and by scikit-dimension (TwoNN, MLE, PCA) when it is installed
 "$LAYERLAB" probe intrinsic-dim "$SMOLLM2" --file "$tmp/prompts.txt" --plan reverse:2 --entry 20 --json \
