@@ -329,20 +329,18 @@ int ll_engine_forward(ll_engine *e, const int32_t *tokens, int T, int pos0, floa
         e->cur_member = 0;
         if (en->n == 1) {
             if (layer_forward(e, en->layers[0], slot++, e->x, e->x, T, pos0)) return -1;
-            if (tap && e->tap.hidden) e->tap.hidden(e->tap.ctx, i, e->x, T, pos0);
-            continue;
+        } else { /* parallel group: every member reads x; the entry's output is the mean of their outputs */
+            memset(e->acc, 0, (size_t)T * D * sizeof(float));
+            int first_slot = slot;
+            for (int j = 0; j < en->n; j++) {
+                e->cur_member = j;
+                if (layer_forward(e, en->layers[j], slot++, e->x, e->mo, T, pos0)) return -1;
+                for (size_t k = 0; k < (size_t)T * D; k++) e->acc[k] += e->mo[k];
+            }
+            if (e->parallel_kv_mean) mean_group_kv(e, first_slot, en->n, T, pos0);
+            float inv = 1.0f / (float)en->n;
+            for (size_t k = 0; k < (size_t)T * D; k++) e->x[k] = e->acc[k] * inv;
         }
-        /* parallel group: every member reads x; the entry's output is the mean of their outputs */
-        memset(e->acc, 0, (size_t)T * D * sizeof(float));
-        int first_slot = slot;
-        for (int j = 0; j < en->n; j++) {
-            e->cur_member = j;
-            if (layer_forward(e, en->layers[j], slot++, e->x, e->mo, T, pos0)) return -1;
-            for (size_t k = 0; k < (size_t)T * D; k++) e->acc[k] += e->mo[k];
-        }
-        if (e->parallel_kv_mean) mean_group_kv(e, first_slot, en->n, T, pos0);
-        float inv = 1.0f / (float)en->n;
-        for (size_t k = 0; k < (size_t)T * D; k++) e->x[k] = e->acc[k] * inv;
         if (tap && e->tap.hidden) e->tap.hidden(e->tap.ctx, i, e->x, T, pos0);
     }
     if (mode == LL_LOGITS_NONE) return 0;
