@@ -22,6 +22,7 @@ static const struct {
     {"export", cmd_export, "write a plan as a new GGUF (mergekit passthrough)"},
     {"probe", cmd_probe, "inside measurements: cosine, block-influence, attention-id, mlp-regions, intrinsic-dim"},
     {"regions-bound", cmd_regions_bound, "log10 of hyperplane-arrangement region counts R(N,d), R0(N,d)"},
+    {"eval", cmd_eval, "benchmarks scored exactly as lm-evaluation-harness scores them"},
 };
 
 static void usage(FILE *f) {

@@ -8,6 +8,7 @@
 
 #include "run/engine.h"
 #include "util/err.h"
+#include "util/pyrandom.h"
 
 typedef struct {
     const char *spec;
@@ -263,7 +264,9 @@ static int parse_preset(parser *ps, const char *name, size_t nlen) {
         int *mid = ll_malloc((size_t)M * sizeof *mid);
         if (!mid) return -1;
         for (int i = 0; i < M; i++) mid[i] = lo + i;
-        ll_py_shuffle((uint64_t)v[1], mid, M);
+        ll_pyrng rng;
+        ll_pyrng_seed(&rng, (uint64_t)v[1]);
+        ll_pyrng_shuffle(&rng, mid, M);
         for (int i = 0; i < M; i++)
             if (add_layer(ps, mid[i])) { free(mid); return -1; }
         free(mid);

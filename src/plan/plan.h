@@ -23,7 +23,4 @@
 /* Parses spec for a model with n_layer layers. Returns 0, or -1 with an error naming the column. */
 int ll_plan_parse(const char *spec, int n_layer, ll_order *out);
 
-/* CPython's random.shuffle(x) after random.seed(seed) (seed ≥ 0), on n ints in place. */
-void ll_py_shuffle(uint64_t seed, int *x, int n);
-
 #endif

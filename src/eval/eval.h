@@ -1,0 +1,111 @@
+/* eval.h — benchmarks scored as lm-evaluation-harness 0.4.x scores them (docs/EVAL.md).
+ *
+ * A task is a list of items read from ../shared/data's files (tasks.c). An item is either
+ *  - a set of loglikelihood requests (context, continuation): one per choice for multiple choice, one
+ *    per context option for winogrande (partial scoring), one for lambada_openai; or
+ *  - a generation prompt (gsm8k: five shots drawn with CPython's random.Random(1234).sample).
+ * score.c runs the requests through an engine the way lm-eval's `hf` backend does (trailing context
+ * whitespace moved into the continuation; continuation tokens = encode(ctx + cont)[len(encode(ctx)):];
+ * one forward over the prefix the requests of an item share), generates greedily, extracts and
+ * normalises answers, and aggregates metrics with lm-eval's standard errors.
+ */
+#ifndef LL_EVAL_H
+#define LL_EVAL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/pyrandom.h"
+
+struct ll_engine;
+struct ll_tokenizer;
+
+/* ---- tasks (tasks.c) ---- */
+enum ll_eval_kind { LL_EVAL_MC = 1, LL_EVAL_LOGLIK = 2, LL_EVAL_GEN = 3 };
+
+typedef struct {
+    char *ctx;    /* the context as lm-eval builds it */
+    char *cont;   /* the continuation, with lm-eval's target delimiter " " */
+} ll_eval_req;
+
+typedef struct {
+    long line;            /* 1-based line of the item in its file (first line for hellaswag) */
+    int n_req;
+    ll_eval_req *req;
+    int n_choices;        /* multiple choice: lm-eval's doc_to_choice (lengths normalise acc_norm) */
+    char **choices;
+    int gold;             /* gold index (multiple choice); -1 otherwise */
+    char *question;       /* gsm8k: the question */
+    char *target;         /* gsm8k: the answer (doc_to_target); lambada: the last word */
+} ll_eval_item;
+
+typedef struct {
+    char name[32];
+    int kind;             /* enum ll_eval_kind */
+    bool has_acc_norm;    /* lm-eval reports acc_norm for this task */
+    int n_items;
+    ll_eval_item *items;
+    /* gsm8k: the few-shot pool (train split) */
+    int n_shots_pool;
+    char **shot_q, **shot_a;
+    int num_fewshot;
+} ll_eval_task;
+
+/* The data file a task reads by default (under the data directory), or NULL for an unknown task. */
+const char *ll_eval_default_file(const char *task);
+/* Every task name, NULL-terminated. */
+extern const char *const ll_eval_task_names[];
+/* Reads a task's items from path (fewshot_path: gsm8k's train file). Errors are "file:line: ..." with
+ * the field; the whole file is validated. Returns 0 or -1. */
+int ll_eval_load(const char *task, const char *path, const char *fewshot_path, ll_eval_task *out);
+void ll_eval_task_free(ll_eval_task *t);
+/* gsm8k: the prompts of items 0..n-1 (malloc'ed strings), drawing shots with one random.Random(seed)
+ * running through the items in order, as lm-eval's ContextSampler does. */
+int ll_eval_fewshot_prompts(const ll_eval_task *t, int n, uint64_t seed, char ***prompts);
+
+/* ---- text helpers (score.c) ---- */
+size_t ll_utf8_len(const char *s);                        /* Python len(): code points */
+size_t ll_py_rstrip_len(const char *s, size_t n);         /* length of s[0..n) after str.rstrip() */
+size_t ll_py_lstrip_off(const char *s, size_t n);         /* bytes str.lstrip() removes from s[0..n) */
+/* HellaSwag's preprocess() (lm-eval tasks/hellaswag/utils.py), malloc'ed */
+char *ll_hellaswag_preprocess(const char *s);
+
+/* ---- scoring (score.c) ---- */
+typedef struct {
+    int32_t *ctx;  int n_ctx;   /* context tokens (BOS first when asked) */
+    int32_t *cont; int n_cont;  /* continuation tokens */
+} ll_eval_toks;
+
+/* lm-eval's loglikelihood() + _encode_pair for one request. */
+int ll_eval_encode(const struct ll_tokenizer *tok, bool bos, const ll_eval_req *r, ll_eval_toks *out);
+void ll_eval_toks_free(ll_eval_toks *t);
+
+/* Scores n requests that belong together: one forward over their shared token prefix, then each
+ * request's remaining tokens from there. ll[i] = summed log-probability of the continuation tokens,
+ * greedy[i] = every continuation token is the argmax. logits_buf holds at least max_len × n_vocab
+ * floats (max_len = the longest request input). */
+int ll_eval_score(struct ll_engine *e, int n_vocab, const ll_eval_toks *t, int n, float *logits_buf,
+                  double *ll, bool *greedy);
+
+/* Greedy generation from prompt tokens (positions 0..), at most max_new tokens, stopping at the EOS id
+ * (eos < 0: none) or when the decoded text (special tokens rendered) contains a stop string. *text is the
+ * decoded continuation without special tokens, cut before the first stop string (lm-eval's
+ * postprocess_generated_text); *n_gen the tokens generated. */
+int ll_eval_generate(struct ll_engine *e, const struct ll_tokenizer *tok, int n_vocab, const int32_t *prompt,
+                     int n_prompt, int max_new, int32_t eos, const char *const *stops, int n_stops,
+                     float *logits_buf, char **text, int *n_gen);
+
+/* gsm8k filters and normalisation */
+char *ll_gsm8k_strict(const char *response);      /* "#### (\-?[0-9\.\,]+)", first match, or "[invalid]" */
+char *ll_gsm8k_flexible(const char *response);    /* "(-?[$0-9.,]{2,})|(-?[0-9]+)", last match */
+char *ll_gsm8k_normalize(const char *s);          /* regexes_to_ignore + ignore_case */
+
+/* ---- aggregation (score.c), lm-eval's api/metrics.py ---- */
+double ll_py_mean(const double *x, int n);               /* sum(arr) / len(arr), left to right */
+double ll_py_sample_stddev(const double *x, int n);
+double ll_mean_stderr(const double *x, int n);           /* NAN when n < 2 ("N/A") */
+/* bootstrap_stderr(perplexity, lls, iters): chunks of min(1000, iters) resamples, chunk i drawn with
+ * random.Random(i).choices; NAN when n < 2. */
+double ll_perplexity_bootstrap_stderr(const double *ll, int n, int iters);
+
+#endif

@@ -1,0 +1,367 @@
+/* score.c — lm-evaluation-harness's scoring, natively: request encoding, loglikelihoods with one
+ * forward over a shared prefix, greedy generation with stop strings, GSM8K answer extraction and
+ * normalisation, and the aggregations with their standard errors (lm_eval/api/metrics.py). */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <math.h>
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval/eval.h"
+#include "run/engine.h"
+#include "tokenizer/tokenizer.h"
+#include "util/err.h"
+
+/* ---- text ---- */
+
+size_t ll_utf8_len(const char *s) {
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) n += (*p & 0xC0) != 0x80;
+    return n;
+}
+
+/* Decodes one code point at s[0..n) (n ≥ 1); *len = its byte count. Invalid bytes decode to
+ * themselves with length 1 (they are never whitespace). */
+static uint32_t utf8_at(const unsigned char *s, size_t n, size_t *len) {
+    unsigned c = s[0];
+    int k = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (k == 0 || (size_t)k > n) { *len = 1; return 0xFFFFFFFFu; }
+    uint32_t cp = k == 1 ? c : k == 2 ? (c & 0x1F) : k == 3 ? (c & 0x0F) : (c & 0x07);
+    for (int i = 1; i < k; i++) {
+        if ((s[i] & 0xC0) != 0x80) { *len = 1; return 0xFFFFFFFFu; }
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    *len = (size_t)k;
+    return cp;
+}
+
+/* Python's str.isspace(): bidirectional class WS, B or S, or category Zs */
+static bool py_isspace(uint32_t c) {
+    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+size_t ll_py_rstrip_len(const char *s, size_t n) {
+    size_t keep = 0, i = 0;
+    while (i < n) {
+        size_t l;
+        uint32_t c = utf8_at((const unsigned char *)s + i, n - i, &l);
+        i += l;
+        if (!py_isspace(c)) keep = i;
+    }
+    return keep;
+}
+
+size_t ll_py_lstrip_off(const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        size_t l;
+        uint32_t c = utf8_at((const unsigned char *)s + i, n - i, &l);
+        if (!py_isspace(c)) break;
+        i += l;
+    }
+    return i;
+}
+
+char *ll_hellaswag_preprocess(const char *s) {
+    /* text.strip() */
+    size_t n = strlen(s), a = ll_py_lstrip_off(s, n);
+    size_t m = ll_py_rstrip_len(s + a, n - a);
+    char *t = ll_malloc(2 * m + 1), *u = ll_malloc(2 * m + 1);
+    if (!t || !u) { free(t); free(u); return NULL; }
+    /* .replace(" [title]", ". ") */
+    size_t k = 0;
+    for (size_t i = a; i < a + m;) {
+        if (i + 8 <= a + m && !memcmp(s + i, " [title]", 8)) { t[k++] = '.'; t[k++] = ' '; i += 8; }
+        else t[k++] = s[i++];
+    }
+    t[k] = 0;
+    /* re.sub("\[.*?\]", "", text): at each position, '[' + the shortest run without a newline + ']' */
+    size_t q = 0;
+    for (size_t i = 0; i < k;) {
+        if (t[i] == '[') {
+            size_t j = i + 1;
+            while (j < k && t[j] != ']' && t[j] != '\n') j++;
+            if (j < k && t[j] == ']') { i = j + 1; continue; }
+        }
+        u[q++] = t[i++];
+    }
+    u[q] = 0;
+    /* .replace("  ", " "): non-overlapping, left to right */
+    k = 0;
+    for (size_t i = 0; i < q;) {
+        if (i + 1 < q && u[i] == ' ' && u[i + 1] == ' ') { t[k++] = ' '; i += 2; }
+        else t[k++] = u[i++];
+    }
+    t[k] = 0;
+    free(u);
+    return t;
+}
+
+/* ---- requests ---- */
+
+void ll_eval_toks_free(ll_eval_toks *t) {
+    free(t->ctx);
+    free(t->cont);
+    memset(t, 0, sizeof *t);
+}
+
+int ll_eval_encode(const ll_tokenizer *tok, bool bos, const ll_eval_req *r, ll_eval_toks *out) {
+    memset(out, 0, sizeof *out);
+    size_t lc = strlen(r->ctx), lk = strlen(r->cont);
+    int32_t *whole = NULL, *ctx = NULL;
+    size_t n_whole = 0, n_ctx = 0;
+    if (lc == 0) {
+        /* lm-eval: an empty context is the prefix token (BOS, else EOS), unless the continuation starts with it */
+        int32_t *c = NULL;
+        size_t nc = 0;
+        if (ll_tokenize(tok, r->cont, lk, false, true, &c, &nc)) return -1;
+        int32_t pre = ll_tok_bos(tok) >= 0 ? ll_tok_bos(tok) : ll_tok_eos(tok);
+        if (nc == 0 || pre < 0) { free(c); return ll_fail("empty context and no prefix token"); }
+        bool shift = c[0] == pre;
+        out->ctx = ll_malloc(sizeof(int32_t));
+        out->cont = ll_malloc((nc ? nc : 1) * sizeof(int32_t));
+        if (!out->ctx || !out->cont) { free(c); ll_eval_toks_free(out); return -1; }
+        out->ctx[0] = shift ? c[0] : pre;
+        out->n_ctx = 1;
+        out->n_cont = (int)(shift ? nc - 1 : nc);
+        memcpy(out->cont, c + (shift ? 1 : 0), (size_t)out->n_cont * sizeof(int32_t));
+        free(c);
+        if (out->n_cont == 0) { ll_eval_toks_free(out); return ll_fail("continuation has no tokens"); }
+        return 0;
+    }
+    /* trailing whitespace of the context moves to the continuation */
+    size_t keep = ll_py_rstrip_len(r->ctx, lc);
+    char *joined = ll_malloc(lc + lk + 1);
+    if (!joined) return -1;
+    memcpy(joined, r->ctx, lc);
+    memcpy(joined + lc, r->cont, lk + 1);
+    int rc = ll_tokenize(tok, joined, lc + lk, bos, true, &whole, &n_whole);
+    if (!rc) rc = ll_tokenize(tok, r->ctx, keep, bos, true, &ctx, &n_ctx);
+    free(joined);
+    if (rc) { free(whole); return -1; }
+    if (n_ctx == 0) { free(whole); free(ctx); return ll_fail("context has no tokens (only whitespace)"); }
+    if (n_whole <= n_ctx) { free(whole); free(ctx); return ll_fail("continuation has no tokens"); }
+    out->ctx = ctx;
+    out->n_ctx = (int)n_ctx;
+    out->n_cont = (int)(n_whole - n_ctx);
+    out->cont = ll_malloc((size_t)out->n_cont * sizeof(int32_t));
+    if (!out->cont) { free(whole); ll_eval_toks_free(out); return -1; }
+    memcpy(out->cont, whole + n_ctx, (size_t)out->n_cont * sizeof(int32_t));
+    free(whole);
+    return 0;
+}
+
+/* log softmax(row)[target] in double; *is_max = target is the first maximum (torch.argmax) */
+static double logprob(const float *row, int n, int target, bool *is_max) {
+    int am = 0;
+    float mx = row[0];
+    for (int i = 1; i < n; i++)
+        if (row[i] > mx) { mx = row[i]; am = i; }
+    double s = 0;
+    for (int i = 0; i < n; i++) s += exp((double)row[i] - (double)mx);
+    *is_max = am == target;
+    return (double)row[target] - (double)mx - log(s);
+}
+
+static int32_t tok_at(const ll_eval_toks *t, int i) { return i < t->n_ctx ? t->ctx[i] : t->cont[i - t->n_ctx]; }
+
+int ll_eval_score(ll_engine *e, int n_vocab, const ll_eval_toks *t, int n, float *logits_buf, double *ll,
+                  bool *greedy) {
+    if (n <= 0) return 0;
+    /* the model input of request r is (ctx + cont)[:-1]; the prefix P shared by all inputs, at most the
+     * shortest context, runs once; its last row predicts the first continuation token of a request whose
+     * context is exactly P long */
+    int P = t[0].n_ctx;
+    for (int r = 1; r < n; r++)
+        if (t[r].n_ctx < P) P = t[r].n_ctx;
+    for (int r = 1; r < n; r++) {
+        int j = 0;
+        while (j < P && tok_at(&t[r], j) == tok_at(&t[0], j)) j++;
+        P = j;
+    }
+    float *last = NULL;
+    if (P > 0) {
+        last = malloc((size_t)n_vocab * sizeof *last);
+        if (!last) return ll_fail("out of memory for %d logits", n_vocab);
+        if (ll_engine_forward(e, t[0].ctx, P, 0, last, LL_LOGITS_LAST)) { free(last); return -1; }
+    }
+    for (int r = 0; r < n; r++) {
+        int len = t[r].n_ctx + t[r].n_cont;   /* input = tokens 0..len-2 */
+        int T = len - 1 - P;
+        if (T > 0) {
+            int32_t *in = malloc((size_t)T * sizeof *in);
+            if (!in) { free(last); return ll_fail("out of memory"); }
+            for (int i = 0; i < T; i++) in[i] = tok_at(&t[r], P + i);
+            int rc = ll_engine_forward(e, in, T, P, logits_buf, LL_LOGITS_ALL);
+            free(in);
+            if (rc) { free(last); return -1; }
+        }
+        double s = 0;
+        bool all = true;
+        for (int j = 0; j < t[r].n_cont; j++) {
+            int pos = t[r].n_ctx + j - 1;     /* the row predicting continuation token j */
+            const float *row = pos == P - 1 ? last : logits_buf + (size_t)(pos - P) * (size_t)n_vocab;
+            bool mx;
+            s += logprob(row, n_vocab, t[r].cont[j], &mx);
+            all &= mx;
+        }
+        ll[r] = s;
+        greedy[r] = all;
+    }
+    free(last);
+    return 0;
+}
+
+/* ---- generation ---- */
+
+int ll_eval_generate(ll_engine *e, const ll_tokenizer *tok, int n_vocab, const int32_t *prompt, int n_prompt,
+                     int max_new, int32_t eos, const char *const *stops, int n_stops, float *logits_buf,
+                     char **text, int *n_gen) {
+    *text = NULL;
+    *n_gen = 0;
+    int32_t *gen = ll_malloc((size_t)(max_new > 0 ? max_new : 1) * sizeof *gen);
+    if (!gen) return -1;
+    int n = 0;
+    if (n_prompt < 1) { free(gen); return ll_fail("empty prompt"); }
+    if (ll_engine_forward(e, prompt, n_prompt, 0, logits_buf, LL_LOGITS_LAST)) { free(gen); return -1; }
+    while (n < max_new) {
+        int am = 0;
+        for (int i = 1; i < n_vocab; i++)
+            if (logits_buf[i] > logits_buf[am]) am = i;
+        gen[n++] = am;
+        if (am == eos) break;
+        char *seen = ll_detokenize(tok, gen, (size_t)n, true, NULL);
+        if (!seen) { free(gen); return -1; }
+        bool stop = false;
+        for (int s = 0; s < n_stops && !stop; s++) stop = stops[s][0] && strstr(seen, stops[s]);
+        free(seen);
+        if (stop || n == max_new) break;
+        if (ll_engine_forward(e, &gen[n - 1], 1, n_prompt + n - 1, logits_buf, LL_LOGITS_LAST)) { free(gen); return -1; }
+    }
+    char *s = ll_detokenize(tok, gen, (size_t)n, false, NULL);
+    free(gen);
+    if (!s) return -1;
+    for (int k = 0; k < n_stops; k++) {    /* generation.split(term)[0], term by term */
+        if (!stops[k][0]) continue;
+        char *hit = strstr(s, stops[k]);
+        if (hit) *hit = 0;
+    }
+    *text = s;
+    *n_gen = n;
+    return 0;
+}
+
+/* ---- GSM8K extraction ---- */
+
+static pcre2_code *compile(const char *pat) {
+    int err;
+    PCRE2_SIZE off;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
+    if (!re) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(err, msg, sizeof msg);
+        ll_fail("regex '%s': %s at %zu", pat, (const char *)msg, (size_t)off);
+    }
+    return re;
+}
+
+static char *dup_range(const char *s, size_t a, size_t b) { return ll_strndup(s + a, b - a); }
+
+/* re.findall(pattern, s)[select] (select -1: the last), the first non-empty group of that match,
+ * .strip(); "[invalid]" when nothing matches */
+static char *findall_pick(const char *pattern, const char *s, bool last) {
+    pcre2_code *re = compile(pattern);
+    if (!re) return NULL;
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    if (!md) { pcre2_code_free(re); ll_fail("out of memory"); return NULL; }
+    size_t len = strlen(s), off = 0, a = 0, b = 0;
+    bool found = false, nonempty = false;
+    while (off <= len) {
+        int rc = pcre2_match(re, (PCRE2_SPTR)s, len, off, 0, md, NULL);
+        if (rc < 0) break;
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+        uint32_t ng = pcre2_get_ovector_count(md);
+        /* the match's value: its only group, or the first non-empty one of several groups */
+        size_t ga = 0, gb = 0;
+        bool ne = false;
+        for (uint32_t g = 1; g < ng && g < (uint32_t)rc; g++) {
+            if (ov[2 * g] == PCRE2_UNSET) continue;
+            if (ov[2 * g + 1] > ov[2 * g]) { ga = ov[2 * g]; gb = ov[2 * g + 1]; ne = true; break; }
+        }
+        if (!found || last) { a = ga; b = gb; nonempty = ne; }
+        found = true;
+        if (!last) break;
+        off = ov[1] > ov[0] ? ov[1] : ov[1] + 1;
+    }
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
+    if (!found || !nonempty) return ll_strndup("[invalid]", 9);
+    size_t l = ll_py_lstrip_off(s + a, b - a);
+    return dup_range(s, a + l, a + l + ll_py_rstrip_len(s + a + l, b - a - l));
+}
+
+char *ll_gsm8k_strict(const char *response) { return findall_pick("#### (\\-?[0-9\\.\\,]+)", response, false); }
+char *ll_gsm8k_flexible(const char *response) { return findall_pick("(-?[$0-9.,]{2,})|(-?[0-9]+)", response, true); }
+
+char *ll_gsm8k_normalize(const char *s) {
+    static const char *const ignore[] = {",", "\\$", "(?s).*#### ", "\\.$"};
+    char *cur = ll_strndup(s, strlen(s));
+    for (size_t k = 0; cur && k < sizeof ignore / sizeof *ignore; k++) {
+        pcre2_code *re = compile(ignore[k]);
+        if (!re) { free(cur); return NULL; }
+        size_t cap = strlen(cur) + 1;
+        char *out = ll_malloc(cap);
+        PCRE2_SIZE olen = cap;
+        int rc = out ? pcre2_substitute(re, (PCRE2_SPTR)cur, PCRE2_ZERO_TERMINATED, 0, PCRE2_SUBSTITUTE_GLOBAL, NULL,
+                                        NULL, (PCRE2_SPTR) "", 0, (PCRE2_UCHAR *)out, &olen)
+                     : -1;
+        pcre2_code_free(re);
+        free(cur);
+        if (rc < 0) { free(out); ll_fail("regex substitution failed (%d)", rc); return NULL; }
+        cur = out;
+    }
+    if (cur)   /* ignore_case: str.lower() (ASCII letters; digits and signs are what gets compared) */
+        for (char *p = cur; *p; p++)
+            if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+    return cur;
+}
+
+/* ---- aggregation ---- */
+
+double ll_py_mean(const double *x, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += x[i];
+    return s / n;
+}
+
+double ll_py_sample_stddev(const double *x, int n) {
+    double mu = ll_py_mean(x, n), s = 0;
+    for (int i = 0; i < n; i++) s += (x[i] - mu) * (x[i] - mu);
+    return sqrt(s / (n - 1));
+}
+
+double ll_mean_stderr(const double *x, int n) {
+    if (n < 2) return NAN;
+    return ll_py_sample_stddev(x, n) / sqrt((double)n);
+}
+
+double ll_perplexity_bootstrap_stderr(const double *ll, int n, int iters) {
+    if (n < 2 || iters <= 0) return NAN;
+    int chunk = iters < 1000 ? iters : 1000, n_chunks = iters / chunk;
+    double *res = malloc((size_t)n_chunks * (size_t)chunk * sizeof *res);
+    if (!res) return NAN;
+    size_t k = 0;
+    ll_pyrng rng;
+    for (int c = 0; c < n_chunks; c++) {
+        ll_pyrng_seed(&rng, (uint64_t)c);
+        for (int i = 0; i < chunk; i++) {
+            double s = 0;
+            for (int j = 0; j < n; j++) s += ll[ll_pyrng_choice_index(&rng, n)];
+            res[k++] = exp(-(s / n));
+        }
+    }
+    double sd = ll_py_sample_stddev(res, (int)k);
+    free(res);
+    return sd;
+}
