@@ -73,6 +73,10 @@ int cli_parse_ids(const char *s, int32_t **ids, size_t *n);
 
 /* Adds a "provenance" object: tool, version, model path, model_sha256, bos, n_ctx, n_tokens. */
 void cli_provenance(cJSON *obj, struct ll_model *m, bool bos, long long n_ctx, long long n_tokens);
+/* Prints a perplexity result: text lines, or JSON (head's keys first, then tokens_scored, mean_nll, ppl,
+ * ctx, windows, file, plan when non-NULL, provenance). Takes head (may be NULL). Returns 0 or 1. */
+int cli_print_ppl(cJSON *head, bool json, long long scored, double mean_nll, int ctx, long long windows,
+                  const char *file, const char *plan, struct ll_model *m, bool bos, long long n_tokens);
 /* Monotonic clock in seconds. */
 double cli_now(void);
 /* Prints JSON to stdout (pretty) and frees it; returns 0 or 1. */

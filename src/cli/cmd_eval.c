@@ -190,22 +190,13 @@ static int ppl_llamacpp(cli_common *c, const char *file, long long ctx, long lon
     }
     free(win);
     double mean = total / (double)count;
+    cJSON *head = NULL;
     if (c->json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "task", "ppl");
-        cJSON_AddStringToObject(o, "protocol", "llamacpp");
-        cJSON_AddNumberToObject(o, "tokens_scored", (double)count);
-        cJSON_AddNumberToObject(o, "mean_nll", mean);
-        cJSON_AddNumberToObject(o, "ppl", exp(mean));
-        cJSON_AddNumberToObject(o, "ctx", W);
-        cJSON_AddNumberToObject(o, "windows", (double)n_chunk);
-        cJSON_AddStringToObject(o, "file", file);
-        if (c->plan) cJSON_AddStringToObject(o, "plan", c->plan);
-        cli_provenance(o, m, bos, W, (long long)n);
-        if (cli_print_json(o)) goto done;
-    } else {
-        printf("tokens_scored %lld\nmean_nll %.6f\nppl %.4f\n", count, mean, exp(mean));
+        head = cJSON_CreateObject();
+        cJSON_AddStringToObject(head, "task", "ppl");
+        cJSON_AddStringToObject(head, "protocol", "llamacpp");
     }
+    if (cli_print_ppl(head, c->json, count, mean, W, (long long)n_chunk, file, c->plan, m, bos, (long long)n)) goto done;
     rc = 0;
 done:
     ll_engine_free(e);

@@ -87,19 +87,7 @@ int cmd_ppl(int argc, char **argv) {
     }
     fprintf(stderr, "\n");
     double mean = total / (double)scored;
-    if (c.json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "tokens_scored", (double)scored);
-        cJSON_AddNumberToObject(o, "mean_nll", mean);
-        cJSON_AddNumberToObject(o, "ppl", exp(mean));
-        cJSON_AddNumberToObject(o, "ctx", W);
-        cJSON_AddNumberToObject(o, "windows", (double)n_windows);
-        cJSON_AddStringToObject(o, "file", file);
-        cli_provenance(o, m, bos, W, (long long)n);
-        if (cli_print_json(o)) goto done;
-    } else {
-        printf("tokens_scored %lld\nmean_nll %.6f\nppl %.4f\n", scored, mean, exp(mean));
-    }
+    if (cli_print_ppl(NULL, c.json, scored, mean, W, (long long)n_windows, file, NULL, m, bos, (long long)n)) goto done;
     rc = 0;
 done:
     ll_engine_free(e);

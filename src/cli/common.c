@@ -211,3 +211,22 @@ double cli_now(void) {
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
+
+int cli_print_ppl(cJSON *head, bool json, long long scored, double mean_nll, int ctx, long long windows,
+                  const char *file, const char *plan, ll_model *m, bool bos, long long n_tokens) {
+    if (!json) {
+        cJSON_Delete(head);
+        printf("tokens_scored %lld\nmean_nll %.6f\nppl %.4f\n", scored, mean_nll, exp(mean_nll));
+        return 0;
+    }
+    cJSON *o = head ? head : cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "tokens_scored", (double)scored);
+    cJSON_AddNumberToObject(o, "mean_nll", mean_nll);
+    cJSON_AddNumberToObject(o, "ppl", exp(mean_nll));
+    cJSON_AddNumberToObject(o, "ctx", ctx);
+    cJSON_AddNumberToObject(o, "windows", (double)windows);
+    cJSON_AddStringToObject(o, "file", file);
+    if (plan) cJSON_AddStringToObject(o, "plan", plan);
+    cli_provenance(o, m, bos, ctx, n_tokens);
+    return cli_print_json(o);
+}
