@@ -131,6 +131,6 @@ expect_error "reduce: expected flat" probe cosine "$SMOLLM2" --text "a b" --redu
 printf '{"context": "x"}\n' > "$tmp/bad.jsonl"
 expect_error "bad.jsonl:1: field 'continuation'" probe cosine "$SMOLLM2" --task lambada_openai --data "$tmp/bad.jsonl"
 printf 'not json\n' > "$tmp/bad2.jsonl"
-expect_error "bad2.jsonl:1: not a JSON object" probe cosine "$SMOLLM2" --task arc_easy --data "$tmp/bad2.jsonl"
+expect_error "bad2.jsonl:1: malformed JSON" probe cosine "$SMOLLM2" --task arc_easy --data "$tmp/bad2.jsonl"
 expect_error "out writes one probe" probe cosine,attention-id "$SMOLLM2" --text hi --out "$tmp/x.npy"
 [ "$fail" = 0 ] && echo PASS || { echo FAIL; exit 1; }

@@ -77,6 +77,12 @@ void cli_provenance(cJSON *obj, struct ll_model *m, bool bos, long long n_ctx, l
  * ctx, windows, file, plan when non-NULL, provenance). Takes head (may be NULL). Returns 0 or 1. */
 int cli_print_ppl(cJSON *head, bool json, long long scored, double mean_nll, int ctx, long long windows,
                   const char *file, const char *plan, struct ll_model *m, bool bos, long long n_tokens);
+/* The files benchmark task `task` reads (cmd names the command in messages): *data_out = data, else
+ * $LAYERLAB_DATA/<file>, else <dir of the executable>/../../shared/data/<file>; for gsm8k *fewshot_out =
+ * fewshot, else gsm8k_train.jsonl beside the data (NULL for other tasks). Unknown task, or a default
+ * file that cannot be read: prints the error, returns -1. Caller frees both. */
+int cli_task_files(const char *cmd, const char *task, const char *data, const char *fewshot, char **data_out,
+                   char **fewshot_out);
 /* Monotonic clock in seconds. */
 double cli_now(void);
 /* Prints JSON to stdout (pretty) and frees it; returns 0 or 1. */

@@ -17,7 +17,8 @@
 
 static const char *USAGE =
     "usage: layerlab eval MODEL --task TASK [--data F] [--limit N] [--plan SPEC] [--bos] [--samples F.jsonl] [--json]\n"
-    "                     [--fewshot-data F] [--bootstrap-iters N] [--exact|--llamacpp] [--threads N]\n"
+    "                     [--fewshot-data F] [--bootstrap-iters N] [--max-gen-toks N] [--max-length N]\n"
+    "                     [--exact|--llamacpp] [--threads N]\n"
     "       layerlab eval MODEL --task ppl --data TEXT [--protocol windows|llamacpp] [--ctx N] [--max-tokens N]\n"
     "TASK: arc_easy arc_challenge hellaswag winogrande lambada_openai piqa boolq gsm8k ppl.\n"
     "Scores as lm-evaluation-harness 0.4.x does (its task YAMLs, `hf` backend): zero-shot except gsm8k\n"
@@ -25,6 +26,8 @@ static const char *USAGE =
     "argmax of loglikelihood / characters of the choice, stderr as lm-eval computes it.\n"
     "Data: --data F, else $LAYERLAB_DATA/<file>, else <dir of layerlab>/../../shared/data/<file>.\n"
     "--limit N scores the first N items; --samples writes one JSON line per item.\n"
+    "--max-length N (default: the model's context): longer requests keep their last N + 1 tokens and gsm8k\n"
+    "prompts their last N - max-gen-toks, as lm-eval left-truncates them.\n"
     "ppl: --protocol windows is `layerlab ppl`; llamacpp is llama.cpp's perplexity tool (windows of --ctx\n"
     "tokens, default 512; the first token of each window becomes BOS where the model adds one; only the\n"
     "second half of each window is scored).\n";
@@ -66,35 +69,6 @@ static void progress_show(progress *p, long done, const char *extra) {
     fprintf(stderr, "\rlayerlab: %s [%s] %ld/%ld  %.2f it/s  %s %s%s%s   ", p->label, bar, done, p->total, rate,
             done < p->total ? "ETA" : "in", done < p->total ? eta : elapsed, extra ? "  " : "", extra ? extra : "");
     if (done >= p->total) fputc('\n', stderr);
-}
-
-/* the default data directory: $LAYERLAB_DATA, else <dir of the executable>/../../shared/data */
-static char *default_data_path(const char *file) {
-    const char *env = getenv("LAYERLAB_DATA");
-    char dir[PATH_MAX + 32];
-    if (env && *env) {
-        snprintf(dir, sizeof dir, "%s", env);
-    } else {
-        char exe[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (n <= 0) { cli_error("eval: cannot locate the executable to find the data; use --data or LAYERLAB_DATA"); return NULL; }
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = 0;
-        snprintf(dir, sizeof dir, "%s/../../shared/data", exe);
-    }
-    size_t l = strlen(dir) + strlen(file) + 2;
-    char *p = malloc(l);
-    if (!p) { cli_error("out of memory"); return NULL; }
-    snprintf(p, l, "%s/%s", dir, file);
-    if (access(p, R_OK) != 0) {
-        cli_error("eval: cannot read '%s' (%s): the default data path is $LAYERLAB_DATA/%s, else "
-                  "<dir of layerlab>/../../shared/data/%s; give --data FILE",
-                  p, strerror(errno), file, file);
-        free(p);
-        return NULL;
-    }
-    return p;
 }
 
 static void add_num(cJSON *o, const char *k, double v) {
@@ -239,6 +213,7 @@ typedef struct {
     long limit;
     int bootstrap_iters;
     int max_gen;
+    int max_len;      /* lm-eval's max_length: longer requests keep their last max_len + 1 tokens */
 } eval_opts;
 
 static int run_loglik(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, bool bos) {
@@ -252,7 +227,7 @@ static int run_loglik(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, b
     if (!toks || !acc || !accn || !lls_doc || (o->samples && !lines)) { cli_error("out of memory"); goto done; }
     /* tokenize every request first: the longest input sizes the KV cache */
     int max_in = 1;
-    long long n_tok = 0;
+    long long n_tok = 0, n_trunc = 0;
     for (int i = 0; i < n; i++) {
         ll_eval_item *it = &t->items[i];
         if (!(toks[i] = calloc((size_t)it->n_req, sizeof **toks))) { cli_error("out of memory"); goto done; }
@@ -261,16 +236,27 @@ static int run_loglik(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, b
                 cli_error("%s:%ld: %s", o->data, it->line, ll_errmsg());
                 goto done;
             }
-            int in = toks[i][r].n_ctx + toks[i][r].n_cont - 1;
-            if (in > m->n_ctx_train) {
-                cli_error("%s:%ld: request of %d tokens is beyond the model's context of %d", o->data, it->line, in + 1,
-                          m->n_ctx_train);
-                goto done;
+            ll_eval_toks *q = &toks[i][r];
+            int in = q->n_ctx + q->n_cont - 1;
+            if (in > o->max_len) {   /* lm-eval: (context + continuation)[-(max_length + 1):][:-1] */
+                if (q->n_cont > o->max_len) {
+                    cli_error("%s:%ld: a continuation of %d tokens is longer than the maximum length of %d", o->data,
+                              it->line, q->n_cont, o->max_len);
+                    goto done;
+                }
+                int drop = in - o->max_len;   /* < n_ctx, since n_cont <= max_len */
+                memmove(q->ctx, q->ctx + drop, (size_t)(q->n_ctx - drop) * sizeof *q->ctx);
+                q->n_ctx -= drop;
+                in = o->max_len;
+                n_trunc++;
             }
             if (in > max_in) max_in = in;
             n_tok += in;
         }
     }
+    if (n_trunc)
+        fprintf(stderr, "layerlab: eval: %lld request(s) longer than the maximum length of %d tokens keep their last %d "
+                "tokens, as lm-eval left-truncates them\n", n_trunc, o->max_len, o->max_len + 1);
     if (!(e = cli_engine(o->c, m, max_in))) goto done;
     if (!(logits = malloc((size_t)max_in * (size_t)n_vocab * sizeof *logits))) {
         cli_error("out of memory for %d x %d logits", max_in, n_vocab);
@@ -352,6 +338,8 @@ static int run_loglik(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, b
         cJSON_AddNumberToObject(j, "num_fewshot", 0);
         cJSON_AddStringToObject(j, "plan", o->c->plan ? o->c->plan : "full");
         cJSON_AddStringToObject(j, "compute", o->c->exact ? "exact" : "llamacpp");
+        cJSON_AddNumberToObject(j, "max_length", o->max_len);
+        cJSON_AddNumberToObject(j, "truncated_requests", (double)n_trunc);
         cJSON_AddNumberToObject(j, "seconds", secs);
         cli_provenance(j, m, bos, max_in, n_tok);
         if (cli_print_json(j)) goto done;
@@ -393,8 +381,8 @@ static int run_gsm8k(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, bo
     if (!ids || !n_ids || !ems || !emf || !logits || (o->samples && !lines)) { cli_error("out of memory"); goto done; }
     if (ll_eval_fewshot_prompts(t, n, 1234, &prompts)) { cli_lib_error(); goto done; }
     /* lm-eval keeps the last max_length - max_gen_toks prompt tokens */
-    int max_prompt = m->n_ctx_train - o->max_gen, longest = 1;
-    if (max_prompt < 1) { cli_error("eval: the model's context of %d leaves no room for %d generated tokens", m->n_ctx_train, o->max_gen); goto done; }
+    int max_prompt = o->max_len - o->max_gen, longest = 1;
+    if (max_prompt < 1) { cli_error("eval: the maximum length of %d leaves no room for %d generated tokens", o->max_len, o->max_gen); goto done; }
     for (int i = 0; i < n; i++) {
         size_t k;
         if (ll_tokenize(m->tok, prompts[i], strlen(prompts[i]), bos, true, &ids[i], &k)) { cli_lib_error(); goto done; }
@@ -473,6 +461,7 @@ static int run_gsm8k(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, bo
         cJSON_AddNumberToObject(j, "num_fewshot", t->num_fewshot);
         cJSON_AddNumberToObject(j, "fewshot_seed", 1234);
         cJSON_AddNumberToObject(j, "max_gen_toks", o->max_gen);
+        cJSON_AddNumberToObject(j, "max_length", o->max_len);
         cJSON_AddNumberToObject(j, "generated_tokens", (double)n_gen_total);
         cJSON_AddStringToObject(j, "plan", o->c->plan ? o->c->plan : "full");
         cJSON_AddStringToObject(j, "compute", o->c->exact ? "exact" : "llamacpp");
@@ -533,6 +522,11 @@ int cmd_eval(int argc, char **argv) {
             o.max_gen = (int)x;
             continue;
         }
+        if (!strcmp(a, "--max-length")) {
+            if (!(v = cli_value(argc, argv, &i)) || cli_parse_int(a, v, 2, 1 << 24, &x)) return 1;
+            o.max_len = (int)x;
+            continue;
+        }
         if (!strcmp(a, "--ctx")) {
             if (!(ctx_s = cli_value(argc, argv, &i)) || cli_parse_int(a, ctx_s, 2, 1 << 24, &ctx)) return 1;
             continue;
@@ -553,28 +547,11 @@ int cmd_eval(int argc, char **argv) {
         if (!strcmp(protocol, "llamacpp")) return ppl_llamacpp(&c, o.data, ctx, max_tokens);
         return cli_error("eval: --protocol: expected 'windows' or 'llamacpp', got '%s'", protocol);
     }
-    const char *file = ll_eval_default_file(o.task);
-    if (!file) {
-        char names[256] = "";
-        for (int i = 0; ll_eval_task_names[i]; i++) {
-            strncat(names, ll_eval_task_names[i], sizeof names - strlen(names) - 1);
-            strncat(names, " ", sizeof names - strlen(names) - 1);
-        }
-        return cli_error("eval: unknown task '%s' (tasks: %sppl)", o.task, names);
-    }
     if (ctx_s || max_s || strcmp(protocol, "windows")) return cli_error("eval: --ctx, --max-tokens and --protocol are for --task ppl");
     char *data_own = NULL, *fewshot_own = NULL;
-    if (!o.data && !(o.data = data_own = default_data_path(file))) return 1;
-    if (!strcmp(o.task, "gsm8k") && !fewshot) {
-        /* the train split beside the test file */
-        const char *slash = strrchr(o.data, '/');
-        size_t dl = slash ? (size_t)(slash - o.data + 1) : 0;
-        fewshot_own = malloc(dl + 32);
-        if (!fewshot_own) { free(data_own); return cli_error("out of memory"); }
-        memcpy(fewshot_own, o.data, dl);
-        strcpy(fewshot_own + dl, "gsm8k_train.jsonl");
-        fewshot = fewshot_own;
-    }
+    if (cli_task_files("eval", o.task, o.data, fewshot, &data_own, &fewshot_own)) return 1;
+    o.data = data_own;
+    fewshot = fewshot_own;
     int rc = 1;
     ll_eval_task t;
     ll_model *m = NULL;
@@ -583,6 +560,11 @@ int cmd_eval(int argc, char **argv) {
     if (!m->tok) { cli_error("%s: a llama2.c checkpoint needs --tokenizer TOK.bin", c.model); goto free_model; }
     bool bos = c.bos == 1;   /* lm-eval with add_bos_token=False: no BOS unless --bos */
     if (bos && ll_tok_bos(m->tok) < 0) { cli_error("eval: --bos: the model has no BOS token"); goto free_model; }
+    if (o.max_len > m->n_ctx_train) {
+        cli_error("eval: --max-length %d is beyond the model's context of %d", o.max_len, m->n_ctx_train);
+        goto free_model;
+    }
+    if (o.max_len == 0) o.max_len = m->n_ctx_train;   /* lm-eval's hf backend: max_position_embeddings */
     int n = t.n_items;
     if (o.limit >= 0 && o.limit < n) n = (int)o.limit;
     rc = t.kind == LL_EVAL_GEN ? run_gsm8k(&o, m, &t, n, bos) : run_loglik(&o, m, &t, n, bos);

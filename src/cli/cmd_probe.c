@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "eval/eval.h"
 #include "io/csv.h"
 #include "io/npy.h"
 #include "model/model.h"
@@ -20,12 +21,14 @@
 #include "util/err.h"
 
 static const char *USAGE =
-    "usage: layerlab probe KIND[,KIND...] MODEL (--text STR | --file F | --task NAME --data F) [options]\n"
+    "usage: layerlab probe KIND[,KIND...] MODEL (--text STR | --file F | --task NAME [--data F]) [options]\n"
     "       layerlab probe intrinsic-dim --input X.npy [--k 20] [--alpha 0.05] [--json | --out F.npy|.csv]\n"
     "KIND: cosine, block-influence, attention-id, mlp-regions, intrinsic-dim (several: comma-separated, with --json);\n"
     "  none runs the same forward passes and measures nothing (the baseline for timing probes).\n"
-    "Inputs: --text one sample; --file one sample per non-empty line; --task lambada_openai|arc_easy|\n"
-    "  arc_challenge|piqa|gsm8k --data F.jsonl (the lm-eval request text); --limit N first N samples.\n"
+    "Inputs: --text one sample; --file one sample per non-empty line; --task NAME: one sample per item of an\n"
+    "  eval task (arc_easy, arc_challenge, hellaswag, winogrande, lambada_openai, piqa, boolq, gsm8k; the\n"
+    "  text lm-eval feeds the model, see docs/PROBES.md), from --data F or eval's default file;\n"
+    "  --limit N first N samples.\n"
     "Common: --plan SPEC, --bos/--no-bos, --exact/--llamacpp, --threads N, --tokenizer TOK.bin,\n"
     "  --json | --out F.npy|F.csv (the probe's main array), --dump DIR (raw tapped tensors as .npy).\n"
     "cosine:          --reduce flat|token|last (default flat), --pad (batches of 8 right-padded with id 0)\n"
@@ -82,121 +85,53 @@ static int add_text(sample_set *ss, const ll_model *m, bool bos, const char *tex
     return 0;
 }
 
-/* lm-eval's loglikelihood input for (context, continuation): (enc(ctx) + enc(ctx+cont)[len(enc(ctx)):])[:-1]. */
-static int add_request(sample_set *ss, const ll_model *m, bool bos, const char *ctx, const char *cont) {
-    size_t lc = strlen(ctx), lk = strlen(cont);
-    char *whole = malloc(lc + lk + 1);
-    if (!whole) return cli_error("out of memory"), -1;
-    memcpy(whole, ctx, lc);
-    memcpy(whole + lc, cont, lk + 1);
-    int32_t *a = NULL, *b = NULL;
-    size_t na, nb;
-    int rc = -1;
-    if (ll_tokenize(m->tok, ctx, lc, bos, true, &a, &na) || ll_tokenize(m->tok, whole, lc + lk, bos, true, &b, &nb)) {
-        cli_lib_error();
-        goto done;
-    }
-    if (nb < 2) { rc = 0; goto done; }
-    /* the request's tokens are the context's then the continuation's: b's tail after len(a) */
-    size_t n = na + (nb > na ? nb - na : 0) - 1;
-    int32_t *ids = malloc((n ? n : 1) * sizeof *ids);
-    if (!ids) { cli_error("out of memory"); goto done; }
-    memcpy(ids, a, (na < n ? na : n) * sizeof *ids);
-    for (size_t i = na; i < n; i++) ids[i] = b[i];
-    if (n == 0) { free(ids); rc = 0; goto done; }
-    if (samples_add(ss, ids, (int)n)) { free(ids); goto done; }
-    rc = 0;
-done:
-    free(a);
-    free(b);
-    free(whole);
-    return rc;
+static int add_tokens(sample_set *ss, const int32_t *a, int na, const int32_t *b, int nb) {
+    int n = na + nb;
+    if (n == 0) return 0;
+    int32_t *ids = malloc((size_t)n * sizeof *ids);
+    if (!ids) return cli_error("out of memory"), -1;
+    memcpy(ids, a, (size_t)na * sizeof *ids);
+    if (nb) memcpy(ids + na, b, (size_t)nb * sizeof *ids);
+    if (samples_add(ss, ids, n)) { free(ids); return -1; }
+    return 0;
 }
 
-static const char *json_str(cJSON *o, const char *key, const char *file, int line) {
-    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsString(v)) {
-        cli_error("%s:%d: field '%s' is missing or not a string", file, line, key);
-        return NULL;
-    }
-    return v->valuestring;
-}
-
-static int load_task(sample_set *ss, const ll_model *m, bool bos, const char *task, const char *path, long long limit) {
-    enum { T_LAMBADA, T_QUERY, T_GSM8K } kind;
-    if (!strcmp(task, "lambada_openai")) kind = T_LAMBADA;
-    else if (!strcmp(task, "arc_easy") || !strcmp(task, "arc_challenge") || !strcmp(task, "piqa")) kind = T_QUERY;
-    else if (!strcmp(task, "gsm8k")) kind = T_GSM8K;
-    else return cli_error("probe: --task '%s' is not one of lambada_openai, arc_easy, arc_challenge, piqa, gsm8k", task), -1;
-    size_t len;
-    char *buf = cli_read_file(path, &len);
-    if (!buf) return -1;
-    int rc = 0, line = 0;
-    char *p = buf;
-    while (*p && (limit < 0 || ss->n < limit)) {
-        char *nl = strchr(p, '\n');
-        if (nl) *nl = 0;
-        line++;
-        char *q = p;
-        while (*q == ' ' || *q == '\t' || *q == '\r') q++;
-        if (*q) {
-            cJSON *o = cJSON_Parse(q);
-            if (!cJSON_IsObject(o)) {
-                cJSON_Delete(o);
-                cli_error("%s:%d: not a JSON object", path, line);
-                rc = -1;
-                break;
-            }
-            if (kind == T_LAMBADA) {
-                const char *ctx = json_str(o, "context", path, line), *cont = ctx ? json_str(o, "continuation", path, line) : NULL;
-                if (!cont) rc = -1;
-                else {
-                    size_t lk = strlen(cont);
-                    char *c2 = malloc(lk + 2);
-                    if (!c2) rc = -1, cli_error("out of memory");
-                    else {
-                        c2[0] = ' ';
-                        memcpy(c2 + 1, cont, lk + 1);
-                        rc = add_request(ss, m, bos, ctx, c2);
-                        free(c2);
-                    }
-                }
-            } else if (kind == T_QUERY) { /* lm-eval's context: ARC "Question: ...\nAnswer:", PIQA "...\nAnswer:" */
-                const char *qs = json_str(o, "query", path, line);
-                if (!qs) rc = -1;
-                else {
-                    size_t lq = strlen(qs);
-                    char *t = malloc(lq + 16);
-                    if (!t) rc = -1, cli_error("out of memory");
-                    else {
-                        int n = snprintf(t, lq + 16, "%s%s", qs, strcmp(task, "piqa") ? "\nAnswer:" : "Answer:");
-                        rc = add_text(ss, m, bos, t, (size_t)n);
-                        free(t);
-                    }
-                }
-            } else {
-                const char *qs = json_str(o, "question", path, line);
-                if (!qs) rc = -1;
-                else {
-                    size_t lq = strlen(qs);
-                    char *t = malloc(lq + 32);
-                    if (!t) rc = -1, cli_error("out of memory");
-                    else {
-                        int n = snprintf(t, lq + 32, "Question: %s\nAnswer:", qs);
-                        rc = add_text(ss, m, bos, t, (size_t)n);
-                        free(t);
-                    }
-                }
-            }
-            cJSON_Delete(o);
-            if (rc) break;
+/* One sample per item of an lm-eval task, read by src/eval/tasks.c (the `eval` command's reader):
+ * multiple choice: the context the choices share; winogrande: the gold option's request input;
+ * lambada_openai: its request input (context + continuation tokens without the last, as lm-eval
+ * feeds the model); gsm8k: the zero-shot prompt "Question: ...\nAnswer:". */
+static int load_task(sample_set *ss, const ll_model *m, bool bos, const char *task, const char *data, long long limit) {
+    char *path = NULL, *fewshot = NULL;
+    if (cli_task_files("probe", task, data, NULL, &path, &fewshot)) return -1;
+    ll_eval_task t;
+    int rc = ll_eval_load(task, path, fewshot, &t);
+    free(path);
+    free(fewshot);
+    if (rc) return cli_lib_error(), -1;
+    int n = t.n_items;
+    if (limit >= 0 && limit < n) n = (int)limit;
+    for (int i = 0; i < n && !rc; i++) {
+        const ll_eval_item *it = &t.items[i];
+        if (t.kind == LL_EVAL_GEN) {
+            size_t lq = strlen(it->question);
+            char *text = malloc(lq + 32);
+            if (!text) { rc = cli_error("out of memory"); break; }
+            int k = snprintf(text, lq + 32, "Question: %s\nAnswer:", it->question);
+            rc = add_text(ss, m, bos, text, (size_t)k);
+            free(text);
+            continue;
         }
-        if (!nl) break;
-        p = nl + 1;
+        bool shared = t.kind == LL_EVAL_MC;
+        for (int r = 1; r < it->n_req && shared; r++) shared = !strcmp(it->req[r].ctx, it->req[0].ctx);
+        const ll_eval_req *req = &it->req[shared || it->gold < 0 ? 0 : it->gold];
+        ll_eval_toks tk;
+        if (ll_eval_encode(m->tok, bos, req, &tk)) { rc = cli_lib_error(); break; }
+        rc = shared ? add_tokens(ss, tk.ctx, tk.n_ctx, NULL, 0) : add_tokens(ss, tk.ctx, tk.n_ctx, tk.cont, tk.n_cont - 1);
+        ll_eval_toks_free(&tk);
     }
-    free(buf);
-    if (!rc && ss->n == 0) rc = -1, cli_error("%s: no samples", path);
-    return rc;
+    ll_eval_task_free(&t);
+    if (!rc && ss->n == 0) rc = cli_error("%s: no samples", task);
+    return rc ? -1 : 0;
 }
 
 static int load_lines(sample_set *ss, const ll_model *m, bool bos, const char *path, long long limit) {
@@ -647,7 +582,6 @@ int cmd_probe(int argc, char **argv) {
     }
     po.eps[0] = eps;
     if ((text != NULL) + (file != NULL) + (task != NULL) != 1) return cli_error("probe: give exactly one of --text, --file, --task");
-    if (task && !data) return cli_error("probe: --task needs --data F.jsonl (e.g. ../shared/data/%s.jsonl)", task);
     int nk = __builtin_popcount((unsigned)A.kinds);
     if (nk > 1 && (A.kinds & K_IDIM)) return cli_error("probe: intrinsic-dim runs alone (it prints its own result)");
     if (nk > 1 && A.out) return cli_error("probe: --out writes one probe's array; with several kinds use --json");

@@ -1,12 +1,15 @@
 /* common.c — option parsing and model opening shared by the subcommands. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "eval/eval.h"
 #include "model/model.h"
 #include "plan/plan.h"
 #include "run/engine.h"
@@ -229,4 +232,65 @@ int cli_print_ppl(cJSON *head, bool json, long long scored, double mean_nll, int
     if (plan) cJSON_AddStringToObject(o, "plan", plan);
     cli_provenance(o, m, bos, ctx, n_tokens);
     return cli_print_json(o);
+}
+
+/* the default data path of a file: $LAYERLAB_DATA/<file>, else <dir of the executable>/../../shared/data/<file> */
+static char *default_data_path(const char *cmd, const char *file) {
+    const char *env = getenv("LAYERLAB_DATA");
+    char dir[PATH_MAX + 32];
+    if (env && *env) {
+        snprintf(dir, sizeof dir, "%s", env);
+    } else {
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n <= 0) { cli_error("%s: cannot locate the executable to find the data; use --data or LAYERLAB_DATA", cmd); return NULL; }
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+        snprintf(dir, sizeof dir, "%s/../../shared/data", exe);
+    }
+    size_t l = strlen(dir) + strlen(file) + 2;
+    char *p = malloc(l);
+    if (!p) { cli_error("out of memory"); return NULL; }
+    snprintf(p, l, "%s/%s", dir, file);
+    char real[PATH_MAX];
+    if (access(p, R_OK) == 0 && realpath(p, real) && strlen(real) < l) strcpy(p, real);   /* no "build/../.." */
+    if (access(p, R_OK) != 0) {
+        cli_error("%s: cannot read '%s' (%s): the default data path is $LAYERLAB_DATA/%s, else "
+                  "<dir of layerlab>/../../shared/data/%s; give --data FILE",
+                  cmd, p, strerror(errno), file, file);
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+int cli_task_files(const char *cmd, const char *task, const char *data, const char *fewshot, char **data_out,
+                   char **fewshot_out) {
+    *data_out = *fewshot_out = NULL;
+    const char *file = ll_eval_default_file(task);
+    if (!file) {
+        char names[256] = "";
+        for (int i = 0; ll_eval_task_names[i]; i++) {
+            if (i) strncat(names, ", ", sizeof names - strlen(names) - 1);
+            strncat(names, ll_eval_task_names[i], sizeof names - strlen(names) - 1);
+        }
+        return cli_error("%s: unknown task '%s' (tasks: %s%s)", cmd, task, names, strcmp(cmd, "eval") ? "" : ", ppl"), -1;
+    }
+    if (data) *data_out = ll_strndup(data, strlen(data));
+    else if (!(*data_out = default_data_path(cmd, file))) return -1;
+    if (!*data_out) return cli_error("out of memory"), -1;
+    if (strcmp(task, "gsm8k")) return 0;
+    if (fewshot) {
+        *fewshot_out = ll_strndup(fewshot, strlen(fewshot));
+    } else {   /* the train split beside the test file */
+        const char *slash = strrchr(*data_out, '/');
+        size_t dl = slash ? (size_t)(slash - *data_out + 1) : 0;
+        if ((*fewshot_out = malloc(dl + 32))) {
+            memcpy(*fewshot_out, *data_out, dl);
+            strcpy(*fewshot_out + dl, "gsm8k_train.jsonl");
+        }
+    }
+    if (!*fewshot_out) { free(*data_out); *data_out = NULL; return cli_error("out of memory"), -1; }
+    return 0;
 }
