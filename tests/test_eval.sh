@@ -11,6 +11,8 @@
 #     continuation from the KV cache;
 #  3. lambada_openai: is_greedy and the loglikelihood against the same independent path; the perplexity
 #     is exp(-mean(ll)) and its stderr is lm-eval's bootstrap, recomputed with CPython's own random;
+#  3b. --max-length: requests longer than it are left-truncated as lm-eval does, checked against the
+#     independent path on the truncated tokens;
 #  4. gsm8k: the 5-shot prompts of items 0-2 equal a Python construction with CPython's
 #     random.Random(1234).sample, and the extracted answers equal lm-eval's regexes run by Python's re;
 #  5. ppl: --protocol windows equals `layerlab ppl`; --protocol llamacpp equals a numpy recomputation of
@@ -155,6 +157,41 @@ sys.exit(1 if errs else 0)
 EOF
     then ok; echo "$task: consistent ($(tr -d ' \t\n' < "$tmp/$task.json" | grep -o '"acc":[0-9.e-]*'))"; else bad "$task consistency"; fi
 done
+
+# ---- 3b. --max-length: over-long requests are left-truncated as lm-eval does ----
+# lm-eval's hf backend feeds (context + continuation)[-(max_length + 1):][:-1]; boolq's first item is a
+# ~150-token passage, so --max-length 40 cuts every request; the loglikelihoods must equal a direct
+# `layerlab logits` over exactly those 40 tokens (tolerance 1e-4, as for the untruncated check above).
+if "$LAYERLAB" eval "$SMOLLM2" --task boolq --limit 1 --max-length 40 --json --samples "$tmp/trunc.jsonl" \
+        >"$tmp/trunc.json" 2>"$tmp/trunc.err" && grep -q "left-truncates" "$tmp/trunc.err" &&
+   "$PY" - "$tmp" "$SHARED/data" "$LAYERLAB" "$SMOLLM2" <<'EOF'
+import json, subprocess, sys
+import numpy as np
+tmp, data, layerlab, model = sys.argv[1:5]
+res = json.load(open(f"{tmp}/trunc.json"))
+s = json.loads(open(f"{tmp}/trunc.jsonl").readline())
+r = json.loads(open(f"{data}/boolq.jsonl", encoding="utf-8").readline())
+ctx = r["query"][len("Passage: "):] + "\nAnswer:"
+def tok(text):
+    open(f"{tmp}/t.txt", "w", encoding="utf-8").write(text)
+    out = subprocess.run([layerlab, "tokenize", model, "--file", f"{tmp}/t.txt", "--no-bos"], check=True, capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+errs = []
+if res["max_length"] != 40 or res["truncated_requests"] != 2: errs.append(f"max_length {res['max_length']}, truncated {res['truncated_requests']}")
+for k, choice in enumerate(r["choices"]):
+    c_ids = tok(ctx); cont_ids = tok(ctx + " " + choice)[len(c_ids):]
+    inp = (c_ids + cont_ids)[-41:][:-1]
+    subprocess.run([layerlab, "logits", model, "--ids", " ".join(map(str, inp)), "--out", f"{tmp}/l.npy"], check=True, capture_output=True)
+    rows = np.load(f"{tmp}/l.npy").astype(np.float64)[len(inp) - len(cont_ids):]
+    m = rows.max(axis=1, keepdims=True)
+    lsm = rows - m - np.log(np.exp(rows - m).sum(axis=1, keepdims=True))
+    ll = float(sum(lsm[j, t] for j, t in enumerate(cont_ids)))
+    print(f"boolq doc 0 choice {k} at --max-length 40: eval {s['loglikelihoods'][k]:.6f}, direct {ll:.6f}")
+    if abs(ll - s["loglikelihoods"][k]) > 1e-4: errs.append(f"choice {k}: {s['loglikelihoods'][k]} vs {ll}")
+for e in errs: print("  " + e, file=sys.stderr)
+sys.exit(1 if errs else 0)
+EOF
+then ok; else bad "--max-length truncation: $(tail -n 2 "$tmp/trunc.err")"; fi
 
 # ---- 4. gsm8k ----
 if "$LAYERLAB" eval "$SMOLLM2" --task gsm8k --limit 3 --max-gen-toks 24 --json --samples "$tmp/gsm.jsonl" >"$tmp/gsm.json" 2>"$tmp/gsm.err"; then
