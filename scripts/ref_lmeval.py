@@ -133,7 +133,27 @@ def write_task_yaml(task, data_dir, tmp):
 
 # ---- lm-eval ----
 
-def run_lmeval(model_path, tasks, limit, data_dir, bootstrap_iters, threads):
+def fix_pretokenizer(tok, model_path):
+    """transformers' GGUF conversion gives every byte-level BPE vocabulary GPT-2's ByteLevel pre-tokenizer and
+    drops the model's own: SmolLM2's tokenizer.json (and llama.cpp's `smollm` pre-tokenizer) first split
+    digits one by one, so "sugar,  3" is "sugar" "," "  " "3", while the converted tokenizer gives
+    "sugar" "," " " " " "3" (8 of the 2000 texts of piqa's first 500 items). This restores the model's own
+    pre-tokenizer where the GGUF names it; --converted-tokenizer keeps transformers' conversion."""
+    from gguf import GGUFReader
+    from tokenizers import pre_tokenizers
+    r = GGUFReader(model_path)
+    fld = r.fields.get("tokenizer.ggml.pre")
+    pre = bytes(fld.parts[fld.data[0]]).decode() if fld else None
+    if pre == "smollm":
+        tok.backend_tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+            [pre_tokenizers.Digits(individual_digits=True),
+             pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=True)])
+        print("ref_lmeval: tokenizer pre-tokenizer set to SmolLM2's (Digits(individual) + ByteLevel)", file=sys.stderr)
+    else:
+        print(f"ref_lmeval: GGUF pre-tokenizer {pre!r}: keeping transformers' converted tokenizer", file=sys.stderr)
+
+
+def run_lmeval(model_path, tasks, limit, data_dir, bootstrap_iters, threads, converted_tokenizer=False):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     import lm_eval
@@ -145,6 +165,8 @@ def run_lmeval(model_path, tasks, limit, data_dir, bootstrap_iters, threads):
     model = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, torch_dtype=torch.float32,
                                                  attn_implementation="eager")
     tok = AutoTokenizer.from_pretrained(d, gguf_file=f)
+    if not converted_tokenizer:
+        fix_pretokenizer(tok, model_path)
     model.eval()
     print(f"ref_lmeval: transformers loaded {f} in {time.time() - t0:.1f} s "
           f"(eos {tok.eos_token!r} id {tok.eos_token_id}, generation eos {model.generation_config.eos_token_id})",
@@ -206,9 +228,9 @@ def compare(task, ref, ours, our_samples):
     n = min(len(rs), len(our_samples))
     rep = {"task": task, "n": n}
     if task in MC_TASKS:
-        agree = agree_norm = 0
+        agree = agree_norm = n_far = 0
         dmax = 0.0
-        disagree = []
+        disagree, worst = [], None
         for r, o in zip(rs, our_samples):
             lls = [float(x[0]) for x in r["filtered_resps"]]
             pred = max(range(len(lls)), key=lambda k: (lls[k], -k))
@@ -217,8 +239,12 @@ def compare(task, ref, ours, our_samples):
                 agree_norm += int(r["acc_norm"]) == int(o["acc_norm"])
             if pred != o["pred"]:
                 disagree.append(r["doc_id"])
-            dmax = max(dmax, max(abs(a - b) for a, b in zip(lls, o["loglikelihoods"])))
-        rep.update({"pred_agreement": agree / n, "max_abs_dll": dmax, "pred_disagree_doc_ids": disagree})
+            d = max(abs(a - b) for a, b in zip(lls, o["loglikelihoods"]))
+            if d > dmax:
+                dmax, worst = d, {"doc_id": r["doc_id"], "lmeval": lls, "layerlab": o["loglikelihoods"]}
+            n_far += d > 1e-2
+        rep.update({"pred_agreement": agree / n, "max_abs_dll": dmax, "pred_disagree_doc_ids": disagree,
+                    "items_dll_over_1e-2": n_far, "worst_item": worst})
         if "acc_norm" in rs[0]:
             rep["acc_norm_item_agreement"] = agree_norm / n
         for m in ("acc", "acc_norm"):
@@ -274,6 +300,8 @@ def main():
     ap.add_argument("--bootstrap-iters", type=int, default=100000)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--prompts-only", action="store_true", help="gsm8k: compare the prompts only")
+    ap.add_argument("--converted-tokenizer", action="store_true",
+                    help="keep the tokenizer as transformers converts it from the GGUF (see fix_pretokenizer)")
     ap.add_argument("--out")
     a = ap.parse_args()
     data_dir = os.path.abspath(a.data_dir)
@@ -296,7 +324,7 @@ def main():
                 json.dump({"model": os.path.basename(a.model), "limit": a.limit, "lm_eval": "0.4.13",
                            "reports": [rep]}, f, indent=1)
         return
-    ref = run_lmeval(a.model, a.task, a.limit, data_dir, a.bootstrap_iters, a.threads)
+    ref = run_lmeval(a.model, a.task, a.limit, data_dir, a.bootstrap_iters, a.threads, a.converted_tokenizer)
     reports = []
     with tempfile.TemporaryDirectory() as tmp:
         for t in a.task:
@@ -308,7 +336,8 @@ def main():
             print(json.dumps(rep), flush=True)
     if a.out:
         with open(a.out, "w") as f:
-            json.dump({"model": os.path.basename(a.model), "limit": a.limit, "lm_eval": "0.4.13", "reports": reports},
+            json.dump({"model": os.path.basename(a.model), "limit": a.limit, "lm_eval": "0.4.13",
+                       "tokenizer": "converted" if a.converted_tokenizer else "model's pre-tokenizer", "reports": reports},
                       f, indent=1)
 
 
