@@ -25,6 +25,8 @@ struct ll_engine {
     int cap;
     float *x, *xn, *h, *q, *k, *v, *att, *tmp, *g, *u, *acc, *mo;
     float *scores;            /* [n_threads][n_ctx] */
+    float *gather;            /* [n_threads][2][n_ctx][head_dim]: a tree token's K and V rows, made contiguous */
+    const ll_tree_tok *tree;  /* the current forward's per-token attention ranges (NULL: causal) */
     /* probes */
     bool has_tap;
     ll_tap tap;
@@ -143,6 +145,7 @@ void ll_engine_free(ll_engine *e) {
     free(e->rope_cos);
     free(e->rope_sin);
     free(e->scores);
+    free(e->gather);
     free(e);
 }
 
@@ -190,12 +193,14 @@ static void round_f16(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = ll_fp16_to_fp32(ll_fp32_to_fp16(x[i]));
 }
 
-/* Rotates adjacent pairs (x[2i], x[2i+1]) of the first rope_dim dims of each head. */
+/* Rotates adjacent pairs (x[2i], x[2i+1]) of the first rope_dim dims of each head; token t is at position
+ * pos0 + t, or at the tree's position. */
 static void rope(const ll_engine *e, float *x, int T, int pos0, int n_heads) {
     const ll_model *m = e->m;
     int half = m->rope_dim / 2, hd = m->head_dim;
     for (int t = 0; t < T; t++) {
-        const float *c = e->rope_cos + (size_t)(pos0 + t) * half, *s = e->rope_sin + (size_t)(pos0 + t) * half;
+        int p = e->tree ? e->tree[t].pos : pos0 + t;
+        const float *c = e->rope_cos + (size_t)p * half, *s = e->rope_sin + (size_t)p * half;
         for (int h = 0; h < n_heads; h++) {
             float *v = x + ((size_t)t * n_heads + h) * hd;
             for (int i = 0; i < half; i++) {
@@ -212,7 +217,10 @@ typedef struct {
     int T, pos0, slot;
 } attn_job;
 
-/* Causal attention for every (token, head) pair, split across workers. */
+/* Attention for every (token, head) pair, split across workers. Token t sits in cache slot p = pos0 + t and
+ * attends to slots 0..p (causal), or, in a tree forward, to [a0, a1) then [b0, p]: those K and V rows are
+ * first copied into one contiguous list, so the kernels see the same rows in the same order as a causal
+ * forward over the same keys would, and compute the same bits. */
 static void attn_worker(void *arg, int ith, int nth) {
     attn_job *j = arg;
     ll_engine *e = j->e;
@@ -222,28 +230,49 @@ static void attn_worker(void *arg, int ith, int nth) {
     const float *K = e->kcache + (size_t)j->slot * e->n_ctx * kvd;
     const float *V = e->vcache + (size_t)j->slot * e->n_ctx * kvd;
     float *sc = e->scores + (size_t)ith * e->n_ctx;
+    float *gk = e->gather ? e->gather + (size_t)ith * 2 * e->n_ctx * hd : NULL, *gv = gk ? gk + (size_t)e->n_ctx * hd : NULL;
     float scale = 1.0f / sqrtf((float)hd);
     int total = j->T * H;
     for (int w = ith; w < total; w += nth) {
         int t = w / H, h = w % H, kvh = h / group, p = j->pos0 + t;
         const float *q = e->q + ((size_t)t * H + h) * hd;
-        ll_dot_rows_f32(hd, q, K + (size_t)kvh * hd, (int64_t)kvd, p + 1, sc);
+        const float *Kr = K + (size_t)kvh * hd, *Vr = V + (size_t)kvh * hd;
+        int64_t stride = (int64_t)kvd;
+        int n = p + 1;                                   /* keys: slots 0..p */
+        const ll_tree_tok *tt = e->tree ? &e->tree[t] : NULL;
+        if (tt && tt->a1 == tt->b0) {                    /* one range [a0, p] */
+            Kr += (size_t)tt->a0 * kvd;
+            Vr += (size_t)tt->a0 * kvd;
+            n = p + 1 - tt->a0;
+        } else if (tt) {                                 /* [a0, a1) then [b0, p], gathered */
+            int na = tt->a1 - tt->a0, nb = p + 1 - tt->b0;
+            for (int s = 0; s < na + nb; s++) {
+                size_t src = ((size_t)(s < na ? tt->a0 + s : tt->b0 + s - na)) * kvd;
+                memcpy(gk + (size_t)s * hd, Kr + src, (size_t)hd * sizeof(float));
+                memcpy(gv + (size_t)s * hd, Vr + src, (size_t)hd * sizeof(float));
+            }
+            Kr = gk;
+            Vr = gv;
+            stride = hd;
+            n = na + nb;
+        }
+        ll_dot_rows_f32(hd, q, Kr, stride, n, sc);
         float mx = -INFINITY;
-        for (int s = 0; s <= p; s++) {
+        for (int s = 0; s < n; s++) {
             sc[s] *= scale;
             if (sc[s] > mx) mx = sc[s];
         }
         double sum = 0;
-        for (int s = 0; s <= p; s++) {
+        for (int s = 0; s < n; s++) {
             sc[s] = expf(sc[s] - mx);
             sum += sc[s];
         }
         float inv = (float)(1.0 / sum);
-        for (int s = 0; s <= p; s++) sc[s] *= inv;
+        for (int s = 0; s < n; s++) sc[s] *= inv;
         if (e->has_tap && e->attn_want[t] && e->tap.attn) e->tap.attn(e->tap.ctx, e->cur_entry, e->cur_member, h, p, sc);
         if (!e->exact) /* llama.cpp multiplies V by fp16 attention weights */
-            for (int s = 0; s <= p; s++) sc[s] = ll_fp16_to_fp32(ll_fp32_to_fp16(sc[s]));
-        ll_axpy_rows_f32(hd, sc, V + (size_t)kvh * hd, (int64_t)kvd, p + 1, e->att + ((size_t)t * H + h) * hd);
+            for (int s = 0; s < n; s++) sc[s] = ll_fp16_to_fp32(ll_fp32_to_fp16(sc[s]));
+        ll_axpy_rows_f32(hd, sc, Vr, stride, n, e->att + ((size_t)t * H + h) * hd);
     }
 }
 
@@ -307,7 +336,7 @@ static void mean_group_kv(ll_engine *e, int first_slot, int n, int T, int pos0) 
     }
 }
 
-int ll_engine_forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *logits, int mode) {
+static int forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *logits, int mode) {
     const ll_model *m = e->m;
     if (T < 1) return ll_fail("no tokens to process");
     if (pos0 < 0 || pos0 + T > e->n_ctx)
@@ -347,4 +376,30 @@ int ll_engine_forward(ll_engine *e, const int32_t *tokens, int T, int pos0, floa
     int first = mode == LL_LOGITS_LAST ? T - 1 : 0, n = T - first;
     rmsnorm(e->xn, e->x + (size_t)first * D, m->output_norm, n, D, m->rms_eps);
     return ll_matmul(e->pool, &e->ws, &m->output, e->xn, n, logits, e->exact);
+}
+
+int ll_engine_forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *logits, int mode) {
+    e->tree = NULL;
+    return forward(e, tokens, T, pos0, logits, mode);
+}
+
+int ll_engine_forward_tree(ll_engine *e, const int32_t *tokens, const ll_tree_tok *tt, int T, int base, float *logits,
+                           int mode) {
+    if (e->has_tap) return ll_fail("a tree forward does not run with probe taps");
+    if (base < 0 || T < 1 || base + T > e->n_ctx)
+        return ll_fail("tree forward: slots %d..%d exceed the context of %d tokens", base, base + T - 1, e->n_ctx);
+    for (int t = 0; t < T; t++) {
+        const ll_tree_tok *k = &tt[t];
+        if (k->pos < 0 || k->pos >= e->n_ctx || k->a0 < 0 || k->a1 < k->a0 || k->b0 < k->a1 || k->b0 > base + t)
+            return ll_fail("tree forward: token %d has position %d and key ranges [%d, %d) + [%d, %d]", t, k->pos,
+                           k->a0, k->a1, k->b0, base + t);
+    }
+    if (!e->gather) {
+        size_t n = (size_t)ll_pool_size(e->pool) * 2 * (size_t)e->n_ctx * (size_t)e->m->head_dim;
+        if (!(e->gather = ll_malloc(n * sizeof(float)))) return -1;
+    }
+    e->tree = tt;
+    int rc = forward(e, tokens, T, base, logits, mode);
+    e->tree = NULL;
+    return rc;
 }

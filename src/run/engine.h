@@ -30,6 +30,20 @@ void ll_engine_free(ll_engine *e);
 int ll_engine_forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *logits, int mode);
 int ll_engine_n_ctx(const ll_engine *e);
 
+/* A token of a tree forward: its RoPE position, and the cache slots it attends to: [a0, a1), then [b0, its
+ * own slot] (a0 <= a1 <= b0 <= own slot). */
+typedef struct {
+    int pos, a0, a1, b0;
+} ll_tree_tok;
+
+/* Processes tokens[0..T) into cache slots base..base+T-1 (token t in slot base + t), token t at position
+ * tt[t].pos attending to the slots tt[t] names; the slots below base hold earlier tokens. This runs several
+ * continuations of one cached prefix in one pass: continuation r's tokens at positions P, P+1, ... attend
+ * to [0, P) and to their own earlier tokens. Each token's result is bit for bit what a causal forward
+ * over the same keys at the same positions gives. Logits per mode, as ll_engine_forward; no taps. */
+int ll_engine_forward_tree(ll_engine *e, const int32_t *tokens, const ll_tree_tok *tt, int T, int base, float *logits,
+                           int mode);
+
 /* Taps: read-only views into the forward pass, for probes. Every callback may be NULL. They run on the
  * calling thread, except `attn`, which runs on the pool's workers: it is called once per (pass, query
  * position, head), so writes to disjoint places need no lock. Entries count from 0 in the order; a
