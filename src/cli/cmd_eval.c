@@ -207,6 +207,8 @@ static int ppl_windows(const cli_common *c, const char *file, const char *ctx_s,
 
 /* ---- the benchmark tasks ---- */
 
+enum { TREE_ROWS = 1024 };   /* logits rows for one item's requests in one forward (200 MB at 49152 vocab) */
+
 typedef struct {
     cli_common *c;
     const char *task, *data, *samples;
@@ -228,8 +230,10 @@ static int run_loglik(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, b
     /* tokenize every request first: the longest input sizes the KV cache */
     int max_in = 1;
     long long n_tok = 0, n_trunc = 0;
+    long long max_item = 0;
     for (int i = 0; i < n; i++) {
         ll_eval_item *it = &t->items[i];
+        long long item_in = 0;
         if (!(toks[i] = calloc((size_t)it->n_req, sizeof **toks))) { cli_error("out of memory"); goto done; }
         for (int r = 0; r < it->n_req; r++) {
             if (ll_eval_encode(m->tok, bos, &it->req[r], &toks[i][r])) {
@@ -252,14 +256,22 @@ static int run_loglik(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, b
             }
             if (in > max_in) max_in = in;
             n_tok += in;
+            item_in += in;
         }
+        if (item_in > max_item) max_item = item_in;
     }
+    /* an item's requests run as one tree forward after their shared prefix when that fits in the rows
+     * below (at most the sum of their inputs); longer items run request by request */
+    int rows = max_in;
+    if (max_item > rows) rows = max_item < TREE_ROWS ? (int)max_item : TREE_ROWS;
+    if (rows > m->n_ctx_train) rows = m->n_ctx_train;
+    if (rows < max_in) rows = max_in;
     if (n_trunc)
         fprintf(stderr, "layerlab: eval: %lld request(s) longer than the maximum length of %d tokens keep their last %d "
                 "tokens, as lm-eval left-truncates them\n", n_trunc, o->max_len, o->max_len + 1);
-    if (!(e = cli_engine(o->c, m, max_in))) goto done;
-    if (!(logits = malloc((size_t)max_in * (size_t)n_vocab * sizeof *logits))) {
-        cli_error("out of memory for %d x %d logits", max_in, n_vocab);
+    if (!(e = cli_engine(o->c, m, rows))) goto done;
+    if (!(logits = malloc((size_t)rows * (size_t)n_vocab * sizeof *logits))) {
+        cli_error("out of memory for %d x %d logits", rows, n_vocab);
         goto done;
     }
     progress pg = {t->name, n, now_s(), 0};
@@ -269,7 +281,7 @@ static int run_loglik(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, b
         double ll[64];
         bool greedy[64];
         if (it->n_req > 64) { cli_error("%s:%ld: more than 64 choices", o->data, it->line); goto done; }
-        if (ll_eval_score(e, n_vocab, toks[i], it->n_req, logits, ll, greedy)) { cli_lib_error(); goto done; }
+        if (ll_eval_score(e, n_vocab, toks[i], it->n_req, logits, rows, ll, greedy)) { cli_lib_error(); goto done; }
         cJSON *s = lines ? cJSON_CreateObject() : NULL;
         if (s) cJSON_AddNumberToObject(s, "doc_id", i);
         if (t->kind == LL_EVAL_LOGLIK) {

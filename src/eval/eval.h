@@ -80,11 +80,12 @@ typedef struct {
 int ll_eval_encode(const struct ll_tokenizer *tok, bool bos, const ll_eval_req *r, ll_eval_toks *out);
 void ll_eval_toks_free(ll_eval_toks *t);
 
-/* Scores n requests that belong together: one forward over their shared token prefix, then each
- * request's remaining tokens from there. ll[i] = summed log-probability of the continuation tokens,
- * greedy[i] = every continuation token is the argmax. logits_buf holds at least max_len × n_vocab
- * floats (max_len = the longest request input). */
-int ll_eval_score(struct ll_engine *e, int n_vocab, const ll_eval_toks *t, int n, float *logits_buf,
+/* Scores n (<= 64) requests that belong together: one forward over their shared token prefix, then the
+ * requests' remaining tokens, all in one tree forward (ll_engine_forward_tree) when they fit in cap_rows
+ * logits rows and the engine's context, else one request at a time; both give the same bits.
+ * ll[i] = summed log-probability of the continuation tokens, greedy[i] = every continuation token is the
+ * argmax. logits_buf holds cap_rows × n_vocab floats, cap_rows >= the longest request input. */
+int ll_eval_score(struct ll_engine *e, int n_vocab, const ll_eval_toks *t, int n, float *logits_buf, int cap_rows,
                   double *ll, bool *greedy);
 
 /* Greedy generation from prompt tokens (positions 0..), at most max_new tokens, stopping at the EOS id

@@ -166,9 +166,32 @@ static double logprob(const float *row, int n, int target, bool *is_max) {
 
 static int32_t tok_at(const ll_eval_toks *t, int i) { return i < t->n_ctx ? t->ctx[i] : t->cont[i - t->n_ctx]; }
 
-int ll_eval_score(ll_engine *e, int n_vocab, const ll_eval_toks *t, int n, float *logits_buf, double *ll,
+/* Runs every request's tokens after the shared prefix P in one tree forward: request r's tokens go to the
+ * slots after those of requests 0..r-1, at positions P, P+1, ..., attending to [0, P) and to their own
+ * earlier tokens. rows[r] = the first logits row of request r. */
+static int score_tree(ll_engine *e, const ll_eval_toks *t, int n, int P, int total, float *logits_buf, int *rows) {
+    int32_t *in = malloc((size_t)total * sizeof *in);
+    ll_tree_tok *tt = malloc((size_t)total * sizeof *tt);
+    if (!in || !tt) { free(in); free(tt); return ll_fail("out of memory"); }
+    int k = 0;
+    for (int r = 0; r < n; r++) {
+        int T = t[r].n_ctx + t[r].n_cont - 1 - P;
+        rows[r] = k;
+        for (int i = 0; i < T; i++, k++) {
+            in[k] = tok_at(&t[r], P + i);
+            tt[k] = (ll_tree_tok){.pos = P + i, .a0 = 0, .a1 = P, .b0 = P + rows[r]};
+        }
+    }
+    int rc = ll_engine_forward_tree(e, in, tt, total, P, logits_buf, LL_LOGITS_ALL);
+    free(in);
+    free(tt);
+    return rc;
+}
+
+int ll_eval_score(ll_engine *e, int n_vocab, const ll_eval_toks *t, int n, float *logits_buf, int cap_rows, double *ll,
                   bool *greedy) {
     if (n <= 0) return 0;
+    if (n > 64) return ll_fail("more than 64 requests in one item");
     /* the model input of request r is (ctx + cont)[:-1]; the prefix P shared by all inputs, at most the
      * shortest context, runs once; its last row predicts the first continuation token of a request whose
      * context is exactly P long */
@@ -186,10 +209,16 @@ int ll_eval_score(ll_engine *e, int n_vocab, const ll_eval_toks *t, int n, float
         if (!last) return ll_fail("out of memory for %d logits", n_vocab);
         if (ll_engine_forward(e, t[0].ctx, P, 0, last, LL_LOGITS_LAST)) { free(last); return -1; }
     }
+    /* the rest of every request: all in one tree forward when they fit, else one request at a time */
+    int total = 0, rows[64];
+    for (int r = 0; r < n; r++) total += t[r].n_ctx + t[r].n_cont - 1 - P;
+    bool tree = n > 1 && total > 0 && total <= cap_rows && P + total <= ll_engine_n_ctx(e);
+    if (tree && score_tree(e, t, n, P, total, logits_buf, rows)) { free(last); return -1; }
     for (int r = 0; r < n; r++) {
         int len = t[r].n_ctx + t[r].n_cont;   /* input = tokens 0..len-2 */
         int T = len - 1 - P;
-        if (T > 0) {
+        if (!tree) rows[r] = 0;
+        if (!tree && T > 0) {
             int32_t *in = malloc((size_t)T * sizeof *in);
             if (!in) { free(last); return ll_fail("out of memory"); }
             for (int i = 0; i < T; i++) in[i] = tok_at(&t[r], P + i);
@@ -201,7 +230,7 @@ int ll_eval_score(ll_engine *e, int n_vocab, const ll_eval_toks *t, int n, float
         bool all = true;
         for (int j = 0; j < t[r].n_cont; j++) {
             int pos = t[r].n_ctx + j - 1;     /* the row predicting continuation token j */
-            const float *row = pos == P - 1 ? last : logits_buf + (size_t)(pos - P) * (size_t)n_vocab;
+            const float *row = pos == P - 1 ? last : logits_buf + (size_t)(rows[r] + pos - P) * (size_t)n_vocab;
             bool mx;
             s += logprob(row, n_vocab, t[r].cont[j], &mx);
             all &= mx;
