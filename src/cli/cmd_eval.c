@@ -32,12 +32,6 @@ static const char *USAGE =
     "tokens, default 512; the first token of each window becomes BOS where the model adds one; only the\n"
     "second half of each window is scored).\n";
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* "[#####.....] 120/2376  5.1 it/s  ETA 7m22s" on stderr, at most every 0.2 s and at the end */
 typedef struct {
     const char *label;
@@ -54,7 +48,7 @@ static void fmt_dur(char *b, size_t n, double s) {
 }
 
 static void progress_show(progress *p, long done, const char *extra) {
-    double t = now_s();
+    double t = cli_now();
     if (done < p->total && t - p->last < 0.2) return;
     p->last = t;
     double el = t - p->t0, rate = el > 0 ? (double)done / el : 0;
@@ -111,15 +105,6 @@ static void print_metric(const char *name, double v, double se) {
 
 /* ---- ppl ---- */
 
-static double nll_row(const float *row, int n, int target) {
-    double mx = row[0];
-    for (int i = 1; i < n; i++)
-        if (row[i] > mx) mx = row[i];
-    double s = 0;
-    for (int i = 0; i < n; i++) s += exp((double)row[i] - mx);
-    return log(s) + mx - (double)row[target];
-}
-
 /* llama.cpp's perplexity tool: n_chunk = tokens / ctx windows; in each, the first token becomes BOS if
  * the model adds one; the logits at positions ctx/2 .. ctx-2 score the next tokens */
 static int ppl_llamacpp(cli_common *c, const char *file, long long ctx, long long max_tokens) {
@@ -150,13 +135,13 @@ static int ppl_llamacpp(cli_common *c, const char *file, long long ctx, long lon
     long n_chunk = (long)(n / (size_t)W);
     double total = 0;
     long long count = 0;
-    progress pg = {"ppl (llama.cpp windows)", n_chunk, now_s(), 0};
+    progress pg = {"ppl (llama.cpp windows)", n_chunk, cli_now(), 0};
     for (long k = 0; k < n_chunk; k++) {
         memcpy(win, ids + (size_t)k * (size_t)W, (size_t)W * sizeof *win);
         if (bos && ll_tok_bos(m->tok) >= 0) win[0] = ll_tok_bos(m->tok);
         if (ll_engine_forward(e, win, W, 0, logits, LL_LOGITS_ALL)) { free(win); cli_lib_error(); goto done; }
         for (int p = first; p < W - 1; p++)
-            total += nll_row(logits + (size_t)p * (size_t)m->n_vocab, m->n_vocab, ids[(size_t)k * (size_t)W + (size_t)p + 1]);
+            total += ll_nll_row(logits + (size_t)p * (size_t)m->n_vocab, m->n_vocab, ids[(size_t)k * (size_t)W + (size_t)p + 1], NULL);
         count += W - 1 - first;
         char ex[64];
         snprintf(ex, sizeof ex, "ppl %.4f", exp(total / (double)count));
@@ -274,7 +259,7 @@ static int run_loglik(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, b
         cli_error("out of memory for %d x %d logits", rows, n_vocab);
         goto done;
     }
-    progress pg = {t->name, n, now_s(), 0};
+    progress pg = {t->name, n, cli_now(), 0};
     long n_acc = 0;
     for (int i = 0; i < n; i++) {
         ll_eval_item *it = &t->items[i];
@@ -328,7 +313,7 @@ static int run_loglik(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, b
         snprintf(ex, sizeof ex, "acc %.4f", (double)n_acc / (double)(i + 1));
         progress_show(&pg, i + 1, ex);
     }
-    double secs = now_s() - pg.t0;
+    double secs = cli_now() - pg.t0;
     double a = ll_py_mean(acc, n), ase = ll_mean_stderr(acc, n);
     double an = ll_py_mean(accn, n), anse = ll_mean_stderr(accn, n);
     double ppl = NAN, pplse = NAN;
@@ -416,7 +401,7 @@ static int run_gsm8k(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, bo
         for (int s = 0; s < n_stops; s++) have |= !strcmp(stops[s], eos_text);
         if (!have && *eos_text) stops[n_stops++] = eos_text;
     }
-    progress pg = {t->name, n, now_s(), 0};
+    progress pg = {t->name, n, cli_now(), 0};
     long n_ok = 0, n_gen_total = 0;
     for (int i = 0; i < n && rc; i++) {
         char *resp = NULL, *strict = NULL, *flex = NULL, *gold = NULL, *ns = NULL, *nf = NULL;
@@ -457,7 +442,7 @@ static int run_gsm8k(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, bo
     free(eos_text);
     if (rc) goto done;
     rc = 1;
-    double secs = now_s() - pg.t0;
+    double secs = cli_now() - pg.t0;
     double s = ll_py_mean(ems, n), sse = ll_mean_stderr(ems, n), f = ll_py_mean(emf, n), fse = ll_mean_stderr(emf, n);
     if (lines && write_lines(o->samples, lines, n)) goto done;
     if (o->c->json) {

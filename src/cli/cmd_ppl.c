@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "eval/eval.h"
 #include "model/model.h"
 #include "run/engine.h"
 #include "tokenizer/tokenizer.h"
@@ -17,16 +18,6 @@ static const char *USAGE =
     "tokens = BOS (by the model's rule) + encode(FILE), cut to --max-tokens, split into consecutive windows\n"
     "of --ctx tokens (default: the model's context); each token is predicted from the tokens before it in\n"
     "its window. Prints tokens_scored, mean_nll and ppl.\n";
-
-/* -log softmax(logits)[target], in double */
-static double nll_of(const float *logits, int n, int target) {
-    double mx = logits[0];
-    for (int i = 1; i < n; i++)
-        if (logits[i] > mx) mx = logits[i];
-    double sum = 0;
-    for (int i = 0; i < n; i++) sum += exp((double)logits[i] - mx);
-    return log(sum) + mx - (double)logits[target];
-}
 
 int cmd_ppl(int argc, char **argv) {
     cli_common c;
@@ -78,7 +69,7 @@ int cmd_ppl(int argc, char **argv) {
         size_t start = w * (size_t)W, len_w = n - start < (size_t)W ? n - start : (size_t)W;
         if (len_w < 2) break;
         if (ll_engine_forward(e, ids + start, (int)len_w, 0, logits, LL_LOGITS_ALL)) { cli_lib_error(); goto done; }
-        for (size_t t = 0; t + 1 < len_w; t++) total += nll_of(logits + t * (size_t)m->n_vocab, m->n_vocab, ids[start + t + 1]);
+        for (size_t t = 0; t + 1 < len_w; t++) total += ll_nll_row(logits + t * (size_t)m->n_vocab, m->n_vocab, ids[start + t + 1], NULL);
         scored += (long long)len_w - 1;
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);

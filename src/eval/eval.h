@@ -71,6 +71,10 @@ size_t ll_py_lstrip_off(const char *s, size_t n);         /* bytes str.lstrip() 
 char *ll_hellaswag_preprocess(const char *s);
 
 /* ---- scoring (score.c) ---- */
+/* -log softmax(row)[target] in double (also `ppl`'s per-token loss); *is_max (may be NULL) = target is the
+ * first maximum, as torch.argmax */
+double ll_nll_row(const float *row, int n, int target, bool *is_max);
+
 typedef struct {
     int32_t *ctx;  int n_ctx;   /* context tokens (BOS first when asked) */
     int32_t *cont; int n_cont;  /* continuation tokens */

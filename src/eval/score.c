@@ -152,16 +152,14 @@ int ll_eval_encode(const ll_tokenizer *tok, bool bos, const ll_eval_req *r, ll_e
     return 0;
 }
 
-/* log softmax(row)[target] in double; *is_max = target is the first maximum (torch.argmax) */
-static double logprob(const float *row, int n, int target, bool *is_max) {
+double ll_nll_row(const float *row, int n, int target, bool *is_max) {
     int am = 0;
-    float mx = row[0];
     for (int i = 1; i < n; i++)
-        if (row[i] > mx) { mx = row[i]; am = i; }
-    double s = 0;
-    for (int i = 0; i < n; i++) s += exp((double)row[i] - (double)mx);
-    *is_max = am == target;
-    return (double)row[target] - (double)mx - log(s);
+        if (row[i] > row[am]) am = i;
+    double mx = row[am], s = 0;
+    for (int i = 0; i < n; i++) s += exp((double)row[i] - mx);
+    if (is_max) *is_max = am == target;
+    return log(s) + mx - (double)row[target];
 }
 
 static int32_t tok_at(const ll_eval_toks *t, int i) { return i < t->n_ctx ? t->ctx[i] : t->cont[i - t->n_ctx]; }
@@ -232,7 +230,7 @@ int ll_eval_score(ll_engine *e, int n_vocab, const ll_eval_toks *t, int n, float
             int pos = t[r].n_ctx + j - 1;     /* the row predicting continuation token j */
             const float *row = pos == P - 1 ? last : logits_buf + (size_t)(rows[r] + pos - P) * (size_t)n_vocab;
             bool mx;
-            s += logprob(row, n_vocab, t[r].cont[j], &mx);
+            s -= ll_nll_row(row, n_vocab, t[r].cont[j], &mx);
             all &= mx;
         }
         ll[r] = s;
