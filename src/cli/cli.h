@@ -68,6 +68,10 @@ bool cli_bos(const cli_common *c, const struct ll_model *m);
 
 /* Reads a whole file (binary-safe), NUL-terminated; NULL after printing an error. */
 char *cli_read_file(const char *path, size_t *len);
+/* The token ids of a text file (special tokens as plain text), BOS first when bos, cut to max_tokens when
+ * > 0: what `ppl` and `eval --task ppl` score. -1 after printing an error (no tokenizer, unreadable file). */
+int cli_text_ids(const cli_common *c, struct ll_model *m, const char *file, long long max_tokens, bool bos, int32_t **ids,
+                 size_t *n);
 /* Parses "1 2 3" (spaces/commas) into ids; -1 after printing an error. */
 int cli_parse_ids(const char *s, int32_t **ids, size_t *n);
 

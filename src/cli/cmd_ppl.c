@@ -43,16 +43,12 @@ int cmd_ppl(int argc, char **argv) {
     ll_model *m = cli_open_model(&c, false);
     if (!m) return 1;
     int rc = 1;
-    char *text = NULL;
     int32_t *ids = NULL;
     float *logits = NULL;
     ll_engine *e = NULL;
-    size_t len, n;
-    if (!m->tok) { cli_error("%s: a llama2.c checkpoint needs --tokenizer TOK.bin", c.model); goto done; }
-    if (!(text = cli_read_file(file, &len))) goto done;
+    size_t n;
     bool bos = cli_bos(&c, m);
-    if (ll_tokenize(m->tok, text, len, bos, false, &ids, &n)) { cli_lib_error(); goto done; }
-    if (max_tokens > 0 && (size_t)max_tokens < n) n = (size_t)max_tokens;
+    if (cli_text_ids(&c, m, file, max_tokens, bos, &ids, &n)) goto done;
     if (ctx == 0) ctx = m->n_ctx_train;
     if (ctx > m->n_ctx_train) { cli_error("ppl: --ctx %lld is beyond the model's context of %d", ctx, m->n_ctx_train); goto done; }
     if (n < 2) { cli_error("ppl: %s has fewer than 2 tokens", file); goto done; }
@@ -84,7 +80,6 @@ done:
     ll_engine_free(e);
     free(logits);
     free(ids);
-    free(text);
     ll_model_free(m);
     return rc;
 }

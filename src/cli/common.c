@@ -294,3 +294,18 @@ int cli_task_files(const char *cmd, const char *task, const char *data, const ch
     if (!*fewshot_out) { free(*data_out); *data_out = NULL; return cli_error("out of memory"), -1; }
     return 0;
 }
+
+int cli_text_ids(const cli_common *c, struct ll_model *m, const char *file, long long max_tokens, bool bos, int32_t **ids,
+                 size_t *n) {
+    *ids = NULL;
+    *n = 0;
+    if (!m->tok) return cli_error("%s: a llama2.c checkpoint needs --tokenizer TOK.bin", c->model), -1;
+    size_t len;
+    char *text = cli_read_file(file, &len);
+    if (!text) return -1;
+    int rc = ll_tokenize(m->tok, text, len, bos, false, ids, n);
+    free(text);
+    if (rc) return cli_lib_error(), -1;
+    if (max_tokens > 0 && (size_t)max_tokens < *n) *n = (size_t)max_tokens;
+    return 0;
+}
