@@ -10,7 +10,8 @@
 # its only argument and BUILD set), if there is one; otherwise it starts from an empty corpus.
 #
 # Environment: FUZZ_BUILD (default build-fuzz), FUZZ_MAX_LEN (default 4096), FUZZ_JOBS (build -j, 2),
-# SHARED (the fixtures, default ../shared; exported to the targets and seed scripts).
+# SHARED (the fixtures, default ../shared; exported to the targets and seed scripts), FUZZ_ONLY (a
+# space-separated list of target names to run instead of all).
 set -euo pipefail
 
 usage() { echo "usage: scripts/fuzz.sh SECONDS" >&2; exit 2; }
@@ -29,6 +30,7 @@ sources=("$root"/fuzz/fuzz_*.c)
 [ ${#sources[@]} -gt 0 ] || { echo "fuzz.sh: no fuzz/fuzz_*.c targets" >&2; exit 1; }
 targets=()
 for s in "${sources[@]}"; do targets+=("$(basename "$s" .c)"); done
+if [ -n "${FUZZ_ONLY:-}" ]; then read -r -a targets <<<"$FUZZ_ONLY"; fi
 
 CC=clang cmake -S "$root" -B "$build" -DLAYERLAB_FUZZ=ON -DLAYERLAB_NATIVE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "${FUZZ_JOBS:-2}" --target "${targets[@]}" test_gguf_malformed test_gguf_rw

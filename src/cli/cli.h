@@ -37,6 +37,9 @@ int cli_lib_error(void);
 
 /* The value after option argv[*i] (advancing *i), or NULL after printing an error. */
 const char *cli_value(int argc, char **argv, int *i);
+/* The value of an output-path option, checked at once (absent or a regular file: files.h), so a bad
+ * --out fails before the work; NULL after printing an error. */
+const char *cli_out_value(int argc, char **argv, int *i);
 /* Strict number parsing of a whole string within [lo, hi]; prints an error naming opt, returns -1. */
 int cli_parse_int(const char *opt, const char *s, long long lo, long long hi, long long *out);
 int cli_parse_float(const char *opt, const char *s, double lo, double hi, double *out);
@@ -87,6 +90,26 @@ int cli_print_ppl(cJSON *head, bool json, long long scored, double mean_nll, int
  * file that cannot be read: prints the error, returns -1. Caller frees both. */
 int cli_task_files(const char *cmd, const char *task, const char *data, const char *fewshot, char **data_out,
                    char **fewshot_out);
+/* Progress on stderr: "label [#####.....] 120/2376  5.1 it/s  ETA 7m22s  extra  (item 121: layer 12/30)".
+ * On a terminal the line is redrawn (\r) at most every 0.2 s; elsewhere (a file, a pipe) a whole line is
+ * written at most every 5 s, so logs stay readable. With an engine, the position inside the current item
+ * (entries of the forward done) is shown too, so a long item does not look like a hang. */
+typedef struct {
+    const char *label;
+    long total, done;
+    double t0, last;
+    bool tty, drawn;
+    int sub_done, sub_total;
+    struct ll_engine *engine;
+    char extra[128];
+} cli_progress;
+void cli_progress_start(cli_progress *p, const char *label, long total, struct ll_engine *e);
+/* done items so far; extra (may be NULL) is appended. The last update (done == total) ends the line and
+ * detaches the engine. */
+void cli_progress_update(cli_progress *p, long done, const char *extra);
+/* Ends the progress early (an error): finishes the line, detaches the engine. */
+void cli_progress_stop(cli_progress *p);
+
 /* Monotonic clock in seconds. */
 double cli_now(void);
 /* Prints JSON to stdout (pretty) and frees it; returns 0 or 1. */

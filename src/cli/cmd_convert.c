@@ -54,7 +54,7 @@ int cmd_convert(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(USAGE, stdout), 0;
-        if (!strcmp(a, "-o") || !strcmp(a, "--out")) { if (!(out = cli_value(argc, argv, &i))) return 1; continue; }
+        if (!strcmp(a, "-o") || !strcmp(a, "--out")) { if (!(out = cli_out_value(argc, argv, &i))) return 1; continue; }
         if (!strcmp(a, "--name")) { if (!(name = cli_value(argc, argv, &i))) return 1; continue; }
         int r = cli_common_arg(&c, argc, argv, &i);
         if (r < 0) return 1;

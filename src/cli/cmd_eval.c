@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "io/files.h"
 #include "eval/eval.h"
 #include "model/model.h"
 #include "run/engine.h"
@@ -32,39 +33,6 @@ static const char *USAGE =
     "tokens, default 512; the first token of each window becomes BOS where the model adds one; only the\n"
     "second half of each window is scored).\n";
 
-/* "[#####.....] 120/2376  5.1 it/s  ETA 7m22s" on stderr, at most every 0.2 s and at the end */
-typedef struct {
-    const char *label;
-    long total;
-    double t0, last;
-} progress;
-
-static void fmt_dur(char *b, size_t n, double s) {
-    if (!isfinite(s) || s < 0) { snprintf(b, n, "?"); return; }
-    long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(b, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-    else if (t >= 60) snprintf(b, n, "%ldm%02lds", t / 60, t % 60);
-    else snprintf(b, n, "%lds", t);
-}
-
-static void progress_show(progress *p, long done, const char *extra) {
-    double t = cli_now();
-    if (done < p->total && t - p->last < 0.2) return;
-    p->last = t;
-    double el = t - p->t0, rate = el > 0 ? (double)done / el : 0;
-    char eta[32], elapsed[32];
-    fmt_dur(eta, sizeof eta, rate > 0 ? (double)(p->total - done) / rate : NAN);
-    fmt_dur(elapsed, sizeof elapsed, el);
-    enum { W = 24 };
-    char bar[W + 1];
-    int fill = p->total > 0 ? (int)((double)done / (double)p->total * W) : W;
-    for (int i = 0; i < W; i++) bar[i] = i < fill ? '#' : '.';
-    bar[W] = 0;
-    fprintf(stderr, "\rlayerlab: %s [%s] %ld/%ld  %.2f it/s  %s %s%s%s   ", p->label, bar, done, p->total, rate,
-            done < p->total ? "ETA" : "in", done < p->total ? eta : elapsed, extra ? "  " : "", extra ? extra : "");
-    if (done >= p->total) fputc('\n', stderr);
-}
-
 static void add_num(cJSON *o, const char *k, double v) {
     if (isfinite(v)) cJSON_AddNumberToObject(o, k, v);
     else cJSON_AddNullToObject(o, k);
@@ -72,23 +40,10 @@ static void add_num(cJSON *o, const char *k, double v) {
 
 /* writes the lines to path through a temporary file renamed at the end (no partial file) */
 static int write_lines(const char *path, char **lines, long n) {
-    size_t l = strlen(path) + 8;
-    char *tmp = malloc(l);
-    if (!tmp) return cli_error("out of memory");
-    snprintf(tmp, l, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) { cli_error("cannot write '%s': %s", tmp, strerror(errno)); free(tmp); return 1; }
-    for (long i = 0; i < n; i++) { fputs(lines[i], f); fputc('\n', f); }
-    int bad = ferror(f);
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        cli_error("cannot write '%s': %s", path, strerror(errno));
-        remove(tmp);
-        free(tmp);
-        return 1;
-    }
-    free(tmp);
-    return 0;
+    ll_out out;
+    if (ll_out_open(&out, path, false)) return cli_lib_error();
+    for (long i = 0; i < n; i++) { fputs(lines[i], out.f); fputc('\n', out.f); }
+    return ll_out_close(&out, true) ? cli_lib_error() : 0;
 }
 
 static char *json_line(cJSON *o) {
@@ -131,17 +86,23 @@ static int ppl_llamacpp(cli_common *c, const char *file, long long ctx, long lon
     long n_chunk = (long)(n / (size_t)W);
     double total = 0;
     long long count = 0;
-    progress pg = {"ppl (llama.cpp windows)", n_chunk, cli_now(), 0};
+    cli_progress pg;
+    cli_progress_start(&pg, "ppl (llama.cpp windows)", n_chunk, e);
     for (long k = 0; k < n_chunk; k++) {
         memcpy(win, ids + (size_t)k * (size_t)W, (size_t)W * sizeof *win);
         if (bos && ll_tok_bos(m->tok) >= 0) win[0] = ll_tok_bos(m->tok);
-        if (ll_engine_forward(e, win, W, 0, logits, LL_LOGITS_ALL)) { free(win); cli_lib_error(); goto done; }
+        if (ll_engine_forward(e, win, W, 0, logits, LL_LOGITS_ALL)) {
+            free(win);
+            ll_fail_prefix("eval: ppl window %ld of %ld (tokens %ld..): ", k + 1, n_chunk, k * W);
+            cli_lib_error();
+            goto done;
+        }
         for (int p = first; p < W - 1; p++)
             total += ll_nll_row(logits + (size_t)p * (size_t)m->n_vocab, m->n_vocab, ids[(size_t)k * (size_t)W + (size_t)p + 1], NULL);
         count += W - 1 - first;
         char ex[64];
         snprintf(ex, sizeof ex, "ppl %.4f", exp(total / (double)count));
-        progress_show(&pg, k + 1, ex);
+        cli_progress_update(&pg, k + 1, ex);
     }
     free(win);
     double mean = total / (double)count;
@@ -254,14 +215,19 @@ static int run_loglik(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, b
         cli_error("out of memory for %d x %d logits", rows, n_vocab);
         goto done;
     }
-    progress pg = {t->name, n, cli_now(), 0};
+    cli_progress pg;
+    cli_progress_start(&pg, t->name, n, e);
     long n_acc = 0;
     for (int i = 0; i < n; i++) {
         ll_eval_item *it = &t->items[i];
         double ll[64];
         bool greedy[64];
         if (it->n_req > 64) { cli_error("%s:%ld: more than 64 choices", o->data, it->line); goto done; }
-        if (ll_eval_score(e, n_vocab, toks[i], it->n_req, logits, rows, ll, greedy)) { cli_lib_error(); goto done; }
+        if (ll_eval_score(e, n_vocab, toks[i], it->n_req, logits, rows, ll, greedy)) {
+            ll_fail_prefix("eval: %s item %d (%s:%ld): ", t->name, i, o->data, it->line);
+            cli_lib_error();
+            goto done;
+        }
         cJSON *s = lines ? cJSON_CreateObject() : NULL;
         if (s) cJSON_AddNumberToObject(s, "doc_id", i);
         if (t->kind == LL_EVAL_LOGLIK) {
@@ -306,7 +272,7 @@ static int run_loglik(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, b
         n_acc += acc[i] != 0;
         char ex[64];
         snprintf(ex, sizeof ex, "acc %.4f", (double)n_acc / (double)(i + 1));
-        progress_show(&pg, i + 1, ex);
+        cli_progress_update(&pg, i + 1, ex);
     }
     double secs = cli_now() - pg.t0;
     double a = ll_py_mean(acc, n), ase = ll_mean_stderr(acc, n);
@@ -396,7 +362,8 @@ static int run_gsm8k(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, bo
         for (int s = 0; s < n_stops; s++) have |= !strcmp(stops[s], eos_text);
         if (!have && *eos_text) stops[n_stops++] = eos_text;
     }
-    progress pg = {t->name, n, cli_now(), 0};
+    cli_progress pg;
+    cli_progress_start(&pg, t->name, n, e);
     long n_ok = 0, n_gen_total = 0;
     for (int i = 0; i < n && rc; i++) {
         char *resp = NULL, *strict = NULL, *flex = NULL, *gold = NULL, *ns = NULL, *nf = NULL;
@@ -405,6 +372,7 @@ static int run_gsm8k(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, bo
             !(strict = ll_gsm8k_strict(resp)) || !(flex = ll_gsm8k_flexible(resp)) ||
             !(gold = ll_gsm8k_normalize(t->items[i].target)) || !(ns = ll_gsm8k_normalize(strict)) ||
             !(nf = ll_gsm8k_normalize(flex))) {
+            ll_fail_prefix("eval: %s item %d (%s:%ld): ", t->name, i, o->data, t->items[i].line);
             cli_lib_error();
             free(resp); free(strict); free(flex); free(gold); free(ns); free(nf);
             break;
@@ -431,7 +399,7 @@ static int run_gsm8k(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, bo
         n_ok += emf[i] != 0;
         char ex[64];
         snprintf(ex, sizeof ex, "flexible %.4f", (double)n_ok / (double)(i + 1));
-        progress_show(&pg, i + 1, ex);
+        cli_progress_update(&pg, i + 1, ex);
         if (i == n - 1) rc = 0;
     }
     free(eos_text);
@@ -497,7 +465,7 @@ int cmd_eval(int argc, char **argv) {
         if (!strcmp(a, "--task")) { if (!(o.task = cli_value(argc, argv, &i))) return 1; continue; }
         if (!strcmp(a, "--data")) { if (!(o.data = cli_value(argc, argv, &i))) return 1; continue; }
         if (!strcmp(a, "--fewshot-data")) { if (!(fewshot = cli_value(argc, argv, &i))) return 1; continue; }
-        if (!strcmp(a, "--samples")) { if (!(o.samples = cli_value(argc, argv, &i))) return 1; continue; }
+        if (!strcmp(a, "--samples")) { if (!(o.samples = cli_out_value(argc, argv, &i))) return 1; continue; }
         if (!strcmp(a, "--protocol")) { if (!(protocol = cli_value(argc, argv, &i))) return 1; continue; }
         if (!strcmp(a, "--limit")) {
             if (!(v = cli_value(argc, argv, &i)) || cli_parse_int(a, v, 1, INT32_MAX, &x)) return 1;

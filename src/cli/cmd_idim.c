@@ -131,7 +131,7 @@ int cmd_probe_idim(int argc, char **argv) {
         } else if (!strcmp(a, "--json")) {
             json = true;
         } else if (!strcmp(a, "--out") || !strcmp(a, "-o")) {
-            if (!(out = cli_value(argc, argv, &i))) return 1;
+            if (!(out = cli_out_value(argc, argv, &i))) return 1;
         } else if (a[0] == '-' && a[1] != '\0') {
             return cli_error("probe intrinsic-dim: unknown option '%s' (--help shows the usage)", a);
         } else {

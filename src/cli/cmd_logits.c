@@ -27,7 +27,7 @@ int cmd_logits(int argc, char **argv) {
         if (!strcmp(a, "--text")) { if (!(text = cli_value(argc, argv, &i))) return 1; continue; }
         if (!strcmp(a, "--file")) { if (!(file = cli_value(argc, argv, &i))) return 1; continue; }
         if (!strcmp(a, "--ids")) { if (!(ids_s = cli_value(argc, argv, &i))) return 1; continue; }
-        if (!strcmp(a, "--out") || !strcmp(a, "-o")) { if (!(out = cli_value(argc, argv, &i))) return 1; continue; }
+        if (!strcmp(a, "--out") || !strcmp(a, "-o")) { if (!(out = cli_out_value(argc, argv, &i))) return 1; continue; }
         if (!strcmp(a, "--incremental")) { incremental = true; continue; }
         int r = cli_common_arg(&c, argc, argv, &i);
         if (r < 0) return 1;

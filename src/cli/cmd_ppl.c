@@ -11,6 +11,7 @@
 #include "model/model.h"
 #include "run/engine.h"
 #include "tokenizer/tokenizer.h"
+#include "util/err.h"
 
 static const char *USAGE =
     "usage: layerlab ppl MODEL FILE [--ctx N] [--max-tokens N] [--json] [--bos|--no-bos] [--plan SPEC] [--exact|--llamacpp]\n"
@@ -59,20 +60,23 @@ int cmd_ppl(int argc, char **argv) {
     double total = 0;
     long long scored = 0;
     size_t n_windows = (n + (size_t)W - 1) / (size_t)W;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cli_progress pg;
+    cli_progress_start(&pg, "ppl windows", (long)n_windows, e);
     for (size_t w = 0; w < n_windows; w++) {
         size_t start = w * (size_t)W, len_w = n - start < (size_t)W ? n - start : (size_t)W;
         if (len_w < 2) break;
-        if (ll_engine_forward(e, ids + start, (int)len_w, 0, logits, LL_LOGITS_ALL)) { cli_lib_error(); goto done; }
+        if (ll_engine_forward(e, ids + start, (int)len_w, 0, logits, LL_LOGITS_ALL)) {
+            ll_fail_prefix("ppl: window %zu of %zu (tokens %zu..%zu): ", w + 1, n_windows, start, start + len_w - 1);
+            cli_lib_error();
+            goto done;
+        }
         for (size_t t = 0; t + 1 < len_w; t++) total += ll_nll_row(logits + t * (size_t)m->n_vocab, m->n_vocab, ids[start + t + 1], NULL);
         scored += (long long)len_w - 1;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-        fprintf(stderr, "\rlayerlab: window %zu/%zu, ppl so far %.4f, %.0f tok/s   ", w + 1, n_windows,
-                exp(total / (double)scored), (double)(start + len_w) / (secs > 0 ? secs : 1));
+        char ex[64];
+        snprintf(ex, sizeof ex, "ppl so far %.4f", exp(total / (double)scored));
+        cli_progress_update(&pg, (long)(w + 1), ex);
     }
-    fprintf(stderr, "\n");
+    cli_progress_stop(&pg);
     double mean = total / (double)scored;
     if (cli_print_ppl(NULL, c.json, scored, mean, W, (long long)n_windows, file, NULL, m, bos, (long long)n)) goto done;
     rc = 0;

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "eval/eval.h"
 #include "io/csv.h"
+#include "io/files.h"
 #include "io/npy.h"
 #include "model/model.h"
 #include "plan/plan.h"
@@ -30,7 +31,9 @@ static const char *USAGE =
     "  text lm-eval feeds the model, see docs/PROBES.md), from --data F or eval's default file;\n"
     "  --limit N first N samples.\n"
     "Common: --plan SPEC, --bos/--no-bos, --exact/--llamacpp, --threads N, --tokenizer TOK.bin,\n"
-    "  --json | --out F.npy|F.csv (the probe's main array), --dump DIR (raw tapped tensors as .npy).\n"
+    "  --json | --out F.npy|F.csv (the probe's main array), --dump DIR (raw tapped tensors as .npy; DIR must\n"
+    "  be new or empty, --dump-replace removes an earlier dump's files first; manifest.json is written\n"
+    "  last, so a dump without it is incomplete).\n"
     "cosine:          --reduce flat|token|last (default flat), --pad (batches of 8 right-padded with id 0)\n"
     "block-influence: --span n (angular distance between states n entries apart, last token)\n"
     "attention-id:    --eps E (0.1), --threshold relative|absolute, --position P (default: last token),\n"
@@ -457,6 +460,57 @@ static int dump_sample(const acc *A, const ll_probe *p, const ll_model *m, int i
     return 0;
 }
 
+/* The files a dump writes (and so the only ones --dump-replace removes): members.npy, gate_norms.npy,
+ * manifest.json, sampleN_{tokens,hidden,attn_positions,attn,gates}.npy, and temporary files of these. */
+static bool dump_file_ours(const char *name) {
+    char base[256];
+    snprintf(base, sizeof base, "%s", name);
+    char *tmp = strstr(base, ".tmp-");
+    if (tmp) *tmp = 0;
+    if (!strcmp(base, "members.npy") || !strcmp(base, "gate_norms.npy") || !strcmp(base, "manifest.json")) return true;
+    if (strncmp(base, "sample", 6)) return false;
+    const char *c = base + 6;
+    if (*c < '0' || *c > '9') return false;
+    while (*c >= '0' && *c <= '9') c++;
+    static const char *const kinds[] = {"_tokens.npy", "_hidden.npy", "_attn_positions.npy", "_attn.npy", "_gates.npy"};
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        if (!strcmp(c, kinds[i])) return true;
+    return false;
+}
+
+/* manifest.json, written last: a dump without it was interrupted. */
+static int dump_manifest(const acc *A, ll_model *m, const cli_common *c, const char *kinds, int n_samples) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "what", "layerlab probe --dump");
+    cJSON_AddStringToObject(o, "probes", kinds);
+    cJSON_AddStringToObject(o, "plan", c->plan ? c->plan : "full");
+    cJSON_AddNumberToObject(o, "n_samples", n_samples);
+    cJSON_AddBoolToObject(o, "complete", true);
+    cJSON *files = cJSON_AddArrayToObject(o, "per_sample_files");
+    cJSON_AddItemToArray(files, cJSON_CreateString("sampleN_tokens.npy"));
+    if (A->kinds & (K_COSINE | K_BI | K_IDIM)) cJSON_AddItemToArray(files, cJSON_CreateString("sampleN_hidden.npy"));
+    if (A->kinds & K_ATTN) {
+        cJSON_AddItemToArray(files, cJSON_CreateString("sampleN_attn_positions.npy"));
+        cJSON_AddItemToArray(files, cJSON_CreateString("sampleN_attn.npy"));
+    }
+    if (A->kinds & K_MLP) cJSON_AddItemToArray(files, cJSON_CreateString("sampleN_gates.npy"));
+    cli_provenance(o, m, cli_bos(c, m), -1, A->n_tokens);
+    char *txt = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!txt) return ll_fail("out of memory");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/manifest.json", A->dump);
+    ll_out out;
+    int rc = ll_out_open(&out, path, false);
+    if (!rc) {
+        fputs(txt, out.f);
+        fputc('\n', out.f);
+        rc = ll_out_close(&out, true);
+    }
+    free(txt);
+    return rc;
+}
+
 static int dump_common(const acc *A, const ll_probe *p, const ll_model *m) {
     char path[4096];
     int64_t sh[3];
@@ -522,6 +576,7 @@ int cmd_probe(int argc, char **argv) {
     acc A;
     memset(&A, 0, sizeof A);
     if (parse_kinds(argv[1], &A.kinds)) return 1;
+    bool dump_replace = false;
     cli_common c;
     cli_common_init(&c);
     const char *text = NULL, *file = NULL, *task = NULL, *data = NULL;
@@ -540,8 +595,9 @@ int cmd_probe(int argc, char **argv) {
         if (!strcmp(a, "--task")) { VAL(); task = v; continue; }
         if (!strcmp(a, "--data")) { VAL(); data = v; continue; }
         if (!strcmp(a, "--limit")) { VAL(); if (cli_parse_int(a, v, 1, 1LL << 40, &limit)) return 1; continue; }
-        if (!strcmp(a, "--out") || !strcmp(a, "-o")) { VAL(); A.out = v; continue; }
+        if (!strcmp(a, "--out") || !strcmp(a, "-o")) { if (!(A.out = cli_out_value(argc, argv, &i))) return 1; continue; }
         if (!strcmp(a, "--dump")) { VAL(); A.dump = v; continue; }
+        if (!strcmp(a, "--dump-replace")) { dump_replace = true; continue; }
         if (!strcmp(a, "--pad")) { A.pad = true; continue; }
         if (!strcmp(a, "--reduce")) {
             VAL();
@@ -661,17 +717,20 @@ int cmd_probe(int argc, char **argv) {
         goto done;
     }
     if (A.dump) {
-        if (mkdir(A.dump, 0777) && errno != EEXIST) { cli_error("--dump: cannot create '%s': %s", A.dump, strerror(errno)); goto done; }
-        if (dump_common(&A, p, m)) { cli_lib_error(); goto done; }
+        if (ll_dir_prepare(A.dump, dump_replace, dump_file_ours, "--dump") || dump_common(&A, p, m)) {
+            cli_lib_error();
+            goto done;
+        }
     }
     size_t sign_bytes = (size_t)A.M * max_T * m->n_ff;
     if (A.compare && !(saved = malloc((size_t)A.E * sign_bytes))) { cli_error("out of memory"); goto done; }
     double t_start = cli_now();
+    cli_progress pg;
+    cli_progress_start(&pg, "probe samples", ss.n, e);
     for (int i = 0; i < ss.n; i++) {
         const sample *s = &ss.s[i];
-        if (ss.n > 1) fprintf(stderr, "\rprobe: sample %d/%d", i + 1, ss.n);
         if (ll_probe_begin(p, s->n) || ll_engine_forward(e, s->ids, s->n, 0, NULL, LL_LOGITS_NONE)) {
-            fputc('\n', stderr);
+            ll_fail_prefix("probe: sample %d of %d: ", i, ss.n);
             cli_lib_error();
             goto done;
         }
@@ -691,6 +750,7 @@ int cmd_probe(int argc, char **argv) {
                     memcpy(saved + (size_t)en * sign_bytes + (size_t)j * max_T * F, ll_probe_signs(p, en, j), (size_t)T1 * F);
             const sample *s2 = &cmp.s[i];
             if (ll_probe_begin(p, s2->n) || ll_engine_forward(e, s2->ids, s2->n, 0, NULL, LL_LOGITS_NONE)) {
+                ll_fail_prefix("probe: --compare sample %d of %d: ", i, ss.n);
                 cli_lib_error();
                 goto done;
             }
@@ -706,8 +766,10 @@ int cmd_probe(int argc, char **argv) {
             A.ham_cmp_n++;
         }
         A.n_samples++;
+        cli_progress_update(&pg, i + 1, NULL);
     }
-    if (ss.n > 1) fputc('\n', stderr);
+    cli_progress_stop(&pg);
+    if (A.dump && dump_manifest(&A, m, &c, argv[1], ss.n)) { cli_lib_error(); goto done; }
     flush_batch(&A);
     double seconds = cli_now() - t_start;
 

@@ -85,7 +85,7 @@ int cmd_tensor(int argc, char **argv) {
         } else if (!strcmp(a, "--raw")) {
             raw = 1;
         } else if (!strcmp(a, "--out") || !strcmp(a, "-o")) {
-            if (!(out = cli_value(argc, argv, &i))) return 1;
+            if (!(out = cli_out_value(argc, argv, &i))) return 1;
         } else if (a[0] == '-' && a[1] != '\0') {
             return cli_error("tensor: unknown option '%s'\n%s", a, USAGE);
         } else if (!model) {

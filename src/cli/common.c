@@ -10,15 +10,20 @@
 
 #include "cli.h"
 #include "eval/eval.h"
+#include "io/files.h"
 #include "model/model.h"
 #include "plan/plan.h"
 #include "run/engine.h"
 #include "tokenizer/tokenizer.h"
 #include "util/err.h"
 
+static bool g_progress_open;   /* a terminal progress line is drawn without its newline */
+
 int cli_error(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
+    if (g_progress_open) fputc('\n', stderr);
+    g_progress_open = false;
     fputs("layerlab: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
@@ -34,6 +39,15 @@ const char *cli_value(int argc, char **argv, int *i) {
         return NULL;
     }
     return argv[++*i];
+}
+
+const char *cli_out_value(int argc, char **argv, int *i) {
+    const char *opt = argv[*i], *v = cli_value(argc, argv, i);
+    if (v && ll_out_check(v)) {
+        cli_error("%s: %s", opt, ll_errmsg());
+        return NULL;
+    }
+    return v;
 }
 
 int cli_parse_int(const char *opt, const char *s, long long lo, long long hi, long long *out) {
@@ -117,6 +131,10 @@ ll_engine *cli_engine(const cli_common *c, ll_model *m, int n_ctx) {
         cli_lib_error();
         return NULL;
     }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores > 0 && c->threads > cores)
+        fprintf(stderr, "layerlab: warning: --threads %d is more than the %ld cores this machine has; the extra "
+                "threads share cores and slow the run down\n", c->threads, cores);
     ll_engine_opts eo = {.n_ctx = n_ctx, .n_threads = c->threads, .exact = c->exact,
                          .parallel_kv_mean = c->parallel_kv_mean};
     ll_engine *e = ll_engine_new(m, c->plan ? &o : NULL, &eo);
@@ -131,9 +149,9 @@ bool cli_bos(const cli_common *c, const ll_model *m) {
 }
 
 char *cli_read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
+    FILE *f = ll_fopen_input(path, "input file");
     if (!f) {
-        cli_error("cannot open '%s': %s", path, strerror(errno));
+        cli_lib_error();
         return NULL;
     }
     size_t cap = 1 << 16, n = 0;
@@ -308,4 +326,73 @@ int cli_text_ids(const cli_common *c, struct ll_model *m, const char *file, long
     if (rc) return cli_lib_error(), -1;
     if (max_tokens > 0 && (size_t)max_tokens < *n) *n = (size_t)max_tokens;
     return 0;
+}
+
+/* ---- progress ---- */
+
+static void fmt_dur(char *b, size_t n, double s) {
+    if (!isfinite(s) || s < 0) { snprintf(b, n, "?"); return; }
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(b, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+    else if (t >= 60) snprintf(b, n, "%ldm%02lds", t / 60, t % 60);
+    else snprintf(b, n, "%lds", t);
+}
+
+static void progress_draw(cli_progress *p, bool force) {
+    double t = cli_now();
+    bool end = p->done >= p->total;
+    if (!force && !end && t - p->last < (p->tty ? 0.2 : 5.0)) return;
+    if (end && !p->drawn && p->total <= 1) return;   /* one quick item: no progress line at all */
+    p->drawn = true;
+    p->last = t;
+    double el = t - p->t0, rate = el > 0 ? (double)p->done / el : 0;
+    char eta[32], elapsed[32], sub[64] = "";
+    fmt_dur(eta, sizeof eta, rate > 0 ? (double)(p->total - p->done) / rate : NAN);
+    fmt_dur(elapsed, sizeof elapsed, el);
+    enum { W = 24 };
+    char bar[W + 1];
+    int fill = p->total > 0 ? (int)((double)p->done / (double)p->total * W) : W;
+    for (int i = 0; i < W; i++) bar[i] = i < fill ? '#' : '.';
+    bar[W] = 0;
+    if (!end && p->sub_total > 0)
+        snprintf(sub, sizeof sub, "  (item %ld: layer %d/%d)", p->done + 1, p->sub_done, p->sub_total);
+    fprintf(stderr, "%slayerlab: %s [%s] %ld/%ld  %.2f it/s  %s %s%s%s%s%s", p->tty ? "\r" : "", p->label, bar,
+            p->done, p->total, rate, end ? "in" : "ETA", end ? elapsed : eta, p->extra[0] ? "  " : "", p->extra, sub,
+            p->tty && !end ? "   " : "\n");
+    g_progress_open = p->tty && !end;
+}
+
+static void progress_engine(void *ctx, int done, int total) {
+    cli_progress *p = ctx;
+    p->sub_done = done;
+    p->sub_total = total;
+    progress_draw(p, false);
+}
+
+void cli_progress_start(cli_progress *p, const char *label, long total, struct ll_engine *e) {
+    memset(p, 0, sizeof *p);
+    p->label = label;
+    p->total = total;
+    p->t0 = p->last = cli_now();
+    p->tty = isatty(2);
+    p->engine = e;
+    if (e) ll_engine_set_progress(e, progress_engine, p);
+}
+
+void cli_progress_update(cli_progress *p, long done, const char *extra) {
+    p->done = done;
+    p->sub_done = p->sub_total = 0;
+    snprintf(p->extra, sizeof p->extra, "%s", extra ? extra : "");
+    progress_draw(p, false);
+    if (done >= p->total && p->engine) {
+        ll_engine_set_progress(p->engine, NULL, NULL);
+        p->engine = NULL;
+    }
+}
+
+void cli_progress_stop(cli_progress *p) {
+    if (p->engine) ll_engine_set_progress(p->engine, NULL, NULL);
+    p->engine = NULL;
+    if (g_progress_open) fputc('\n', stderr);
+    g_progress_open = false;
 }

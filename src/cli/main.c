@@ -1,8 +1,48 @@
 /* main.c — `layerlab SUBCOMMAND ...`: dispatch and top-level help. Start reading here. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "io/files.h"
+
+/* Standard output goes through a stream of our own whose writes remember the system's reason for a
+ * failure, so that a full disk or a closed pipe ends the command with exit code 1 and that reason
+ * ("No space left on device") however long ago the failed write happened. */
+static int g_stdout_errno;
+
+static ssize_t stdout_write(void *cookie, const char *buf, size_t n) {
+    (void)cookie;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(1, buf + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            if (!g_stdout_errno) g_stdout_errno = w < 0 ? errno : EIO;
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    return (ssize_t)n;
+}
+
+static void checked_stdout(void) {
+    cookie_io_functions_t io = {.write = stdout_write};
+    FILE *f = fopencookie(NULL, "w", io);
+    if (!f) return;   /* keep the C library's stdout: its errors are still caught by the final fflush */
+    setvbuf(f, NULL, isatty(1) ? _IOLBF : _IOFBF, 1 << 16);
+    stdout = f;
+}
+
+/* The command's exit code, made 1 if anything written to stdout was lost. */
+static int finish(int rc) {
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("error writing standard output: %s", strerror(g_stdout_errno ? g_stdout_errno : EIO));
+        return 1;
+    }
+    return rc;
+}
 
 static const struct {
     const char *name;
@@ -38,7 +78,7 @@ static void usage(FILE *f) {
                "Results go to stdout; messages and progress to stderr. Exit code 1 on any error.\n");
 }
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return 1;
@@ -54,4 +94,10 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
     return cli_error("unknown command '%s' (layerlab --help lists them)", argv[1]);
+}
+
+int main(int argc, char **argv) {
+    checked_stdout();
+    ll_files_install_cleanup();
+    return finish(run(argc, argv));
 }

@@ -58,6 +58,9 @@ extern const char *const ll_eval_task_names[];
 /* Reads a task's items from path (fewshot_path: gsm8k's train file). Errors are "file:line: ..." with
  * the field; the whole file is validated. Returns 0 or -1. */
 int ll_eval_load(const char *task, const char *path, const char *fewshot_path, ll_eval_task *out);
+/* The items of task from the bytes of a data file (buf[0..len) is modified; name labels messages):
+ * what ll_eval_load does after reading, without the few-shot pool. 0, or -1 with the error set. */
+int ll_eval_parse(const char *task, const char *name, char *buf, size_t len, ll_eval_task *out);
 void ll_eval_task_free(ll_eval_task *t);
 /* gsm8k: the prompts of items 0..n-1 (malloc'ed strings), drawing shots with one random.Random(seed)
  * running through the items in order, as lm-eval's ContextSampler does. */

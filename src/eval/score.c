@@ -233,6 +233,10 @@ int ll_eval_score(ll_engine *e, int n_vocab, const ll_eval_toks *t, int n, float
             s -= ll_nll_row(row, n_vocab, t[r].cont[j], &mx);
             all &= mx;
         }
+        if (!isfinite(s)) {   /* finite logits can still overflow the sum: never a silent NaN score */
+            free(last);
+            return ll_fail("the loglikelihood of request %d is not finite (%g)", r, s);
+        }
         ll[r] = s;
         greedy[r] = all;
     }

@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "eval/eval.h"
+#include "io/files.h"
 #include "util/err.h"
 
 const char *const ll_eval_task_names[] = {"arc_easy", "arc_challenge", "hellaswag", "winogrande", "lambada_openai",
@@ -75,27 +76,27 @@ static bool ends_with(const char *s, const char *suffix) {
 /* The file's bytes; a name ending in .bz2 is decompressed by `bzip2 -dc` (bzip2 comes with
  * build-essential through dpkg-dev). */
 static char *read_data_file(const char *path, size_t *len) {
-    struct stat st;
-    if (stat(path, &st) != 0) { ll_fail("cannot open '%s': %s", path, strerror(errno)); return NULL; }
+    int in = ll_open_input(path, "data file");
+    if (in < 0) return NULL;
     if (!ends_with(path, ".bz2")) {
-        FILE *f = fopen(path, "rb");
-        if (!f) { ll_fail("cannot open '%s': %s", path, strerror(errno)); return NULL; }
-        char *b = read_all_fd(fileno(f), path, len);
-        fclose(f);
+        char *b = read_all_fd(in, path, len);
+        close(in);
         return b;
     }
     int fds[2];
-    if (pipe(fds) != 0) { ll_fail("%s: pipe: %s", path, strerror(errno)); return NULL; }
+    if (pipe(fds) != 0) { close(in); ll_fail("%s: pipe: %s", path, strerror(errno)); return NULL; }
     pid_t pid = fork();
-    if (pid < 0) { close(fds[0]); close(fds[1]); ll_fail("%s: fork: %s", path, strerror(errno)); return NULL; }
-    if (pid == 0) {
+    if (pid < 0) { close(in); close(fds[0]); close(fds[1]); ll_fail("%s: fork: %s", path, strerror(errno)); return NULL; }
+    if (pid == 0) {   /* bzip2 reads the file already opened (and checked to be regular) on its stdin */
+        dup2(in, 0);
         dup2(fds[1], 1);
         close(fds[0]);
         close(fds[1]);
-        execlp("bzip2", "bzip2", "-dc", "--", path, (char *)NULL);
+        execlp("bzip2", "bzip2", "-dc", (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
+    close(in);
     char *b = read_all_fd(fds[0], path, len);
     close(fds[0]);
     int status = 0;
@@ -280,6 +281,20 @@ static int push_item(ll_eval_task *t, int *cap) {
     return 0;
 }
 
+/* The column (from 1) of a \u0000 escape inside a JSON string of line s, or 0. cJSON would end the string
+ * there and silently cut the text. */
+static long json_nul_escape(const char *s) {
+    bool in = false;
+    for (const char *c = s; *c; c++) {
+        if (!in) { in = *c == '"'; continue; }
+        if (*c == '"') { in = false; continue; }
+        if (*c != '\\') continue;
+        if (c[1] == 'u' && !strncmp(c + 2, "0000", 4)) return (long)(c - s) + 1;
+        if (c[1]) c++;   /* the escaped character */
+    }
+    return 0;
+}
+
 /* Calls fn on every non-blank line of buf (NUL-terminated copies; line numbers from 1). */
 static int parse_jsonl(const char *path, char *buf, size_t len, const char *task, ll_eval_task *t,
                        int (*fn)(const char *task, const where *w, const cJSON *o, void *arg), void *arg) {
@@ -298,6 +313,12 @@ static int parse_jsonl(const char *path, char *buf, size_t len, const char *task
             if (*c != ' ' && *c != '\t' && *c != '\r') { blank = false; break; }
         if (!blank) {
             if (strlen(s) != e - p) { buf[e] = save; return ll_fail("%s:%ld: NUL byte in the line", path, line); }
+            long nul = json_nul_escape(s);
+            if (nul) {
+                buf[e] = save;
+                return ll_fail("%s:%ld: column %ld: a \\u0000 (NUL) in a JSON string is not supported: the text "
+                               "would be cut there", path, line, nul);
+            }
             const char *end = NULL;
             cJSON *o = cJSON_ParseWithOpts(s, &end, 1);
             if (!o) {
@@ -406,16 +427,15 @@ static int parse_hellaswag(const char *path, char *buf, size_t len, ll_eval_task
     return 0;
 }
 
-int ll_eval_load(const char *task, const char *path, const char *fewshot_path, ll_eval_task *out) {
+static void task_init(const char *task, ll_eval_task *out) {
     memset(out, 0, sizeof *out);
-    if (!ll_eval_default_file(task)) return ll_fail("unknown task '%s'", task);
     snprintf(out->name, sizeof out->name, "%s", task);
     out->kind = !strcmp(task, "gsm8k") ? LL_EVAL_GEN : !strcmp(task, "lambada_openai") ? LL_EVAL_LOGLIK : LL_EVAL_MC;
     out->has_acc_norm = !strcmp(task, "arc_easy") || !strcmp(task, "arc_challenge") || !strcmp(task, "piqa") ||
                         !strcmp(task, "hellaswag");
-    size_t len;
-    char *buf = read_data_file(path, &len);
-    if (!buf) return -1;
+}
+
+static int parse_items(const char *task, const char *path, char *buf, size_t len, ll_eval_task *out) {
     int r;
     if (!strcmp(task, "hellaswag")) {
         r = parse_hellaswag(path, buf, len, out);
@@ -423,8 +443,28 @@ int ll_eval_load(const char *task, const char *path, const char *fewshot_path, l
         item_sink k = {out, 0};
         r = parse_jsonl(path, buf, len, task, out, item_cb, &k);
     }
-    free(buf);
     if (!r && out->n_items == 0) r = ll_fail("%s: no items", path);
+    return r;
+}
+
+int ll_eval_parse(const char *task, const char *name, char *buf, size_t len, ll_eval_task *out) {
+    memset(out, 0, sizeof *out);
+    if (!ll_eval_default_file(task)) return ll_fail("unknown task '%s'", task);
+    task_init(task, out);
+    int r = parse_items(task, name, buf, len, out);
+    if (r) ll_eval_task_free(out);
+    return r;
+}
+
+int ll_eval_load(const char *task, const char *path, const char *fewshot_path, ll_eval_task *out) {
+    memset(out, 0, sizeof *out);
+    if (!ll_eval_default_file(task)) return ll_fail("unknown task '%s'", task);
+    task_init(task, out);
+    size_t len;
+    char *buf = read_data_file(path, &len);
+    if (!buf) return -1;
+    int r = parse_items(task, path, buf, len, out);
+    free(buf);
     if (!r && out->kind == LL_EVAL_GEN) {
         out->num_fewshot = 5;
         if (!(buf = read_data_file(fewshot_path, &len))) r = -1;

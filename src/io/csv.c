@@ -3,14 +3,14 @@
 
 #include <stdio.h>
 
-#include "io/atomic.h"
+#include "io/files.h"
 #include "util/err.h"
 
 int ll_csv_write(const char *path, const char *const *names, const char *prefix, int64_t rows, int64_t cols,
                  const double *v) {
-    char tmp[4096];
-    FILE *f = ll_tmp_open(path, tmp, sizeof tmp, "w");
-    if (!f) return -1;
+    ll_out out;
+    if (ll_out_open(&out, path, false)) return -1;
+    FILE *f = out.f;
     int ok = 1;
     for (int64_t j = 0; ok && j < cols; j++)
         ok = (names ? fprintf(f, "%s%s", j ? "," : "", names[j]) : fprintf(f, "%s%s%lld", j ? "," : "", prefix, (long long)j)) > 0;
@@ -19,5 +19,5 @@ int ll_csv_write(const char *path, const char *const *names, const char *prefix,
         for (int64_t j = 0; ok && j < cols; j++) ok = fprintf(f, "%s%.17g", j ? "," : "", v[i * cols + j]) > 0;
         ok = ok && fputc('\n', f) != EOF;
     }
-    return ll_tmp_commit(f, ok, tmp, path);
+    return ll_out_close(&out, true);
 }

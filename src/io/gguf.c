@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/files.h"
 #include "tensor/dtype.h"
 #include "util/err.h"
 
@@ -584,16 +585,11 @@ ll_gguf *ll_gguf_from_memory(const void *data, size_t size, const char *label) {
 
 ll_gguf *ll_gguf_open(const char *path) {
     if (!path) { ll_fail("ll_gguf_open: no path"); return NULL; }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) { ll_fail("%s: cannot open: %s", path, strerror(errno)); return NULL; }
+    int fd = ll_open_input(path, "GGUF file");
+    if (fd < 0) return NULL;
     struct stat st;
     if (fstat(fd, &st) != 0) {
         ll_fail("%s: cannot stat: %s", path, strerror(errno));
-        close(fd);
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ll_fail("%s: not a regular file", path);
         close(fd);
         return NULL;
     }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/files.h"
 #include "tensor/dtype.h"
 #include "util/err.h"
 
@@ -432,18 +433,9 @@ int ll_gguf_writer_write(ll_gguf_writer *w, const char *path) {
         off += padded;
     }
 
-    size_t plen = strlen(path);
-    char *tmp = ll_malloc(plen + 5);
-    if (!tmp) { free(offs); return -1; }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int rc = ll_fail("%s: cannot create: %s", tmp, strerror(errno));
-        free(offs); free(tmp);
-        return rc;
-    }
-    errno = 0;
+    ll_out file;
+    if (ll_out_open(&file, path, true)) { free(offs); return -1; }
+    FILE *f = file.f;
     out o = {f, 0, 0};
     put(&o, "GGUF", 4);
     put_le(&o, 3, 4);
@@ -468,17 +460,5 @@ int ll_gguf_writer_write(ll_gguf_writer *w, const char *path) {
         put_pad(&o, align);
     }
     free(offs);
-    int err = o.err;
-    if (!err && fflush(f) != 0) err = errno ? errno : EIO;
-    if (!err && fsync(fileno(f)) != 0 && errno != EINVAL) err = errno;
-    if (fclose(f) != 0 && !err) err = errno ? errno : EIO;
-    if (!err && rename(tmp, path) != 0) err = errno;
-    if (err) {
-        unlink(tmp);
-        int rc = ll_fail("%s: write failed: %s", path, strerror(err));
-        free(tmp);
-        return rc;
-    }
-    free(tmp);
-    return 0;
+    return ll_out_close(&file, true);   /* a failed write left the stream's error flag: reported there */
 }

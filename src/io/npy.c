@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/atomic.h"
+#include "io/files.h"
 #include "util/err.h"
 
 static size_t dtype_size(const char *dtype) {
@@ -31,21 +31,21 @@ int ll_npy_write(const char *path, const char *dtype, const int64_t *shape, int 
     size_t total = 10 + (size_t)off + 1;
     size_t pad = (64 - total % 64) % 64;
     size_t hlen = (size_t)off + pad + 1;
-    char tmp[4096];
-    FILE *f = ll_tmp_open(path, tmp, sizeof tmp, "wb");
-    if (!f) return -1;
+    ll_out out;
+    if (ll_out_open(&out, path, true)) return -1;
+    FILE *f = out.f;
     unsigned char head[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
                               (unsigned char)(hlen >> 8)};
     int ok = fwrite(head, 1, 10, f) == 10 && fwrite(dict, 1, (size_t)off, f) == (size_t)off;
     for (size_t i = 0; ok && i < pad; i++) ok = fputc(' ', f) != EOF;
     ok = ok && fputc('\n', f) != EOF;
     ok = ok && (count == 0 || fwrite(data, esize, count, f) == count);
-    return ll_tmp_commit(f, ok, tmp, path);
+    return ll_out_close(&out, true);
 }
 
 int ll_npy_read_f64(const char *path, double **data, int64_t *rows, int64_t *cols) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return ll_fail("cannot open '%s'", path);
+    FILE *f = ll_fopen_input(path, ".npy file");
+    if (!f) return -1;
     unsigned char head[10];
     char dict[4096];
     int rc = -1;

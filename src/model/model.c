@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "io/gguf.h"
+#include "io/files.h"
 #include "tensor/dtype.h"
 #include "tokenizer/tokenizer.h"
 #include "util/err.h"
@@ -216,12 +217,12 @@ done:
 /* ----------------------------------------------------------- llama2.c ---- */
 
 static int map_file(const char *path, void **map, size_t *size) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return ll_fail("cannot open '%s': %s", path, strerror(errno));
+    int fd = ll_open_input(path, "model");
+    if (fd < 0) return -1;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
         close(fd);
-        return ll_fail("'%s' is not a regular file", path);
+        return ll_fail("cannot stat '%s': %s", path, strerror(errno));
     }
     *size = (size_t)st.st_size;
     if (*size == 0) {

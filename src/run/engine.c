@@ -3,6 +3,7 @@
 #include "engine.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,8 @@ struct ll_engine {
     bool has_tap;
     ll_tap tap;
     bool *attn_want;          /* [cap]: query rows the tap wants in this forward */
+    void (*progress)(void *ctx, int done, int total);   /* after each entry of a forward */
+    void *progress_ctx;
     int cur_entry, cur_member;
 };
 
@@ -152,6 +155,11 @@ void ll_engine_free(ll_engine *e) {
 int ll_engine_n_ctx(const ll_engine *e) { return e->n_ctx; }
 
 const ll_order *ll_engine_order(const ll_engine *e) { return &e->order; }
+
+void ll_engine_set_progress(ll_engine *e, void (*fn)(void *ctx, int done, int total), void *ctx) {
+    e->progress = fn;
+    e->progress_ctx = ctx;
+}
 
 void ll_engine_set_tap(ll_engine *e, const ll_tap *tap) {
     e->has_tap = tap != NULL;
@@ -336,6 +344,43 @@ static void mean_group_kv(ll_engine *e, int first_slot, int n, int T, int pos0) 
     }
 }
 
+/* The first row (of T rows of D floats) holding a NaN or an infinity, or -1. Exponent bits all ones
+ * means not finite; the test on the bits also holds under -ffast-math. */
+static int first_nonfinite_row(const float *x, int T, int D) {
+    for (int t = 0; t < T; t++) {
+        const uint32_t *u = (const uint32_t *)(const void *)(x + (size_t)t * D);
+        uint32_t bad = 0;
+        for (int i = 0; i < D; i++) bad |= (u[i] & 0x7f800000u) == 0x7f800000u;
+        if (bad) return t;
+    }
+    return -1;
+}
+
+static int position_of(const ll_engine *e, int pos0, int t) { return e->tree ? e->tree[t].pos : pos0 + t; }
+
+/* Fails naming where a forward's values first went non-finite: which stage, which position. */
+static int check_finite(const ll_engine *e, const float *x, int T, int D, int pos0, int row0, int entry) {
+    int t = first_nonfinite_row(x, T, D);
+    if (t < 0) return 0;
+    int pos = position_of(e, pos0, row0 + t);
+    if (entry >= 0) {
+        const ll_entry *en = &e->order.entries[entry];
+        if (en->n == 1)
+            return ll_fail("non-finite value (NaN or infinity) at position %d: first in the output of layer %d "
+                           "(entry %d of the order; its input was finite)", pos, en->layers[0], entry);
+        char list[256] = "";
+        for (int j = 0; j < en->n && strlen(list) < sizeof list - 16; j++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d", j ? "," : "", en->layers[j]);
+        return ll_fail("non-finite value (NaN or infinity) at position %d: first in the output of the parallel "
+                       "group of layers %s (entry %d of the order; its input was finite)", pos, list, entry);
+    }
+    if (entry == -2)
+        return ll_fail("non-finite value (NaN or infinity) at position %d: first in the final RMSNorm "
+                       "(output_norm.weight); the output of every layer was finite", pos);
+    return ll_fail("non-finite value (NaN or infinity) at position %d: first in the logits (output head, "
+                   "output.weight); every layer and the final norm were finite", pos);
+}
+
 static int forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *logits, int mode) {
     const ll_model *m = e->m;
     if (T < 1) return ll_fail("no tokens to process");
@@ -347,6 +392,9 @@ static int forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *
         if (tokens[t] < 0 || tokens[t] >= m->n_vocab)
             return ll_fail("token id %d at position %d is outside the vocabulary (0..%d)", tokens[t], pos0 + t, m->n_vocab - 1);
         if (ll_mat_row(&m->tok_embd, tokens[t], e->x + (size_t)t * D)) return -1;
+        if (first_nonfinite_row(e->x + (size_t)t * D, 1, D) == 0)
+            return ll_fail("non-finite value (NaN or infinity) at position %d: in the token embedding "
+                           "(token_embd.weight row %d)", position_of(e, pos0, t), tokens[t]);
     }
     bool tap = e->has_tap;
     for (int t = 0; t < T; t++) e->attn_want[t] = tap && e->tap.want_attn && e->tap.want_attn(e->tap.ctx, pos0 + t);
@@ -370,12 +418,17 @@ static int forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *
             float inv = 1.0f / (float)en->n;
             for (size_t k = 0; k < (size_t)T * D; k++) e->x[k] = e->acc[k] * inv;
         }
+        if (check_finite(e, e->x, T, D, pos0, 0, i)) return -1;
         if (tap && e->tap.hidden) e->tap.hidden(e->tap.ctx, i, e->x, T, pos0);
+        if (e->progress) e->progress(e->progress_ctx, i + 1, e->order.n_entries);
     }
-    if (mode == LL_LOGITS_NONE) return 0;
-    int first = mode == LL_LOGITS_LAST ? T - 1 : 0, n = T - first;
+    /* without logits the final norm of the last position still runs, only to check it (D values) */
+    int first = mode == LL_LOGITS_ALL ? 0 : T - 1, n = T - first;
     rmsnorm(e->xn, e->x + (size_t)first * D, m->output_norm, n, D, m->rms_eps);
-    return ll_matmul(e->pool, &e->ws, &m->output, e->xn, n, logits, e->exact);
+    if (check_finite(e, e->xn, n, D, pos0, first, -2)) return -1;
+    if (mode == LL_LOGITS_NONE) return 0;
+    if (ll_matmul(e->pool, &e->ws, &m->output, e->xn, n, logits, e->exact)) return -1;
+    return check_finite(e, logits, n, m->n_vocab, pos0, first, -3);
 }
 
 int ll_engine_forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *logits, int mode) {

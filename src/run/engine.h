@@ -60,6 +60,13 @@ typedef struct ll_tap {
     void (*gate)(void *ctx, int entry, int member, const float *g, int T, int pos0);
 } ll_tap;
 
+/* Called after each entry of every forward with (entries done, entries in the order), on the calling
+ * thread: progress inside one long forward. NULL removes it. */
+void ll_engine_set_progress(ll_engine *e, void (*fn)(void *ctx, int done, int total), void *ctx);
+
+/* Every forward checks its values: a NaN or an infinity in the embedding, after an entry, after the final
+ * norm or in the logits fails the forward (-1) with a message naming that stage and the position. */
+
 /* Installs (copies) a tap; NULL removes it. */
 void ll_engine_set_tap(ll_engine *e, const ll_tap *tap);
 const ll_order *ll_engine_order(const ll_engine *e);

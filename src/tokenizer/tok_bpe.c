@@ -11,9 +11,13 @@
  * tables and the Hugging Face tokenizers' regex engine do), instead of PCRE2's \s, which differs from it
  * (PCRE2 also matches U+180E).
  *
- * Text that is not valid UTF-8 is matched with PCRE2_MATCH_INVALID_UTF: invalid bytes never match, land
- * in gap chunks and are byte-encoded like any other byte, so nothing is lost (llama.cpp replaces each
- * such byte with U+FFFD instead).
+ * Text that is not valid UTF-8 is first decoded as llama.cpp's unicode_cpts_from_utf8 decodes it and
+ * written out again (utf8_normalize): a byte that starts no complete sequence becomes U+FFFD and decoding
+ * goes on at the next byte; overlong forms decode to their code point (C0 80 -> U+0000) and lone
+ * surrogates are kept, as llama.cpp keeps them. (A 4-byte form above U+10FFFF makes llama.cpp throw out of
+ * llama_tokenize; here its first byte becomes U+FFFD, as Python's decoder would do.) Surrogates are given
+ * to PCRE2 as U+E000, a code point of the same regex classes in llama.cpp's tables (neither letter, number
+ * nor space) and the same length, so chunk offsets are those of the text.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -240,16 +244,86 @@ static int encode_word(const ll_tokenizer *t, const char *w, size_t n, bpe_work 
     return 0;
 }
 
-int tok_bpe_encode(const ll_tokenizer *t, const char *text, size_t n, tok_ids *out) {
-    if (!n) return 0;
+/* One code point at s[0..n) as llama.cpp's unicode_cpt_from_utf8 reads it: its length, or 0 if the bytes
+ * start no sequence it accepts. */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
+    unsigned char c = s[0];
+    if (c < 0x80) { *cp = c; return 1; }
+    size_t l = (c & 0x40) == 0 ? 0 : (c & 0x20) == 0 ? 2 : (c & 0x10) == 0 ? 3 : (c & 0x08) == 0 ? 4 : 0;
+    if (!l || l > n) return 0;
+    for (size_t i = 1; i < l; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    uint32_t v = l == 2 ? (c & 0x1Fu) : l == 3 ? (c & 0x0Fu) : (c & 0x07u);
+    for (size_t i = 1; i < l; i++) v = (v << 6) | (s[i] & 0x3Fu);
+    if (v > 0x10FFFF) return 0;
+    *cp = v;
+    return l;
+}
+
+static size_t utf8_encode(uint32_t cp, unsigned char *o) {
+    if (cp < 0x80) { o[0] = (unsigned char)cp; return 1; }
+    if (cp < 0x800) { o[0] = (unsigned char)(0xC0 | (cp >> 6)); o[1] = (unsigned char)(0x80 | (cp & 0x3F)); return 2; }
+    if (cp < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | (cp >> 12));
+        o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xF0 | (cp >> 18));
+    o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* text[0..n) decoded and re-encoded as llama.cpp does (see the top of this file) into *norm, and the same
+ * with surrogates as U+E000 into *subject (the regexes' input); both malloc'ed, of length *len. Returns 1
+ * when the text was valid UTF-8 and is used as it is (nothing allocated), 0 when normalized, -1 on error. */
+static int utf8_normalize(const char *text, size_t n, char **norm, char **subject, size_t *len) {
+    const unsigned char *s = (const unsigned char *)text;
+    bool clean = true;
+    for (size_t i = 0; i < n && clean;) {
+        uint32_t cp;
+        size_t l = utf8_decode(s + i, n - i, &cp);
+        clean = l > 0 && (l == 1 || cp >= (l == 2 ? 0x80u : l == 3 ? 0x800u : 0x10000u)) && (cp < 0xD800 || cp > 0xDFFF);
+        i += l;
+    }
+    if (clean) return 1;
+    unsigned char *a = ll_malloc(3 * n + 1), *b = ll_malloc(3 * n + 1);   /* a byte grows to at most 3 */
+    if (!a || !b) { free(a); free(b); return -1; }
+    size_t w = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t l = utf8_decode(s + i, n - i, &cp);
+        if (!l) { cp = 0xFFFD; l = 1; }
+        size_t k = utf8_encode(cp, a + w);
+        if (cp >= 0xD800 && cp <= 0xDFFF) utf8_encode(0xE000, b + w);
+        else memcpy(b + w, a + w, k);
+        w += k;
+        i += l;
+    }
+    *norm = (char *)a;
+    *subject = (char *)b;
+    *len = w;
+    return 0;
+}
+
+int tok_bpe_encode(const ll_tokenizer *t, const char *text_in, size_t n_in, tok_ids *out) {
+    if (!n_in) return 0;
     int rc = -1;
     chunks a = { 0 }, b = { 0 };
     bpe_work wk = { 0 };
-    char *word = NULL;
+    char *word = NULL, *norm = NULL, *subject = NULL;
+    const char *text = text_in, *subj = text_in;
+    size_t n = n_in;
+    int u = utf8_normalize(text_in, n_in, &norm, &subject, &n);
+    if (u < 0) return -1;
+    if (u == 0) { text = norm; subj = subject; }
+    if (!n) { rc = 0; goto done; }
     if (chunk_add(&a, 0, n)) goto done;
     for (int r = 0; r < t->n_regex; r++) {
         b.n = 0;
-        if (split((const pcre2_code *)t->regex[r], text, &a, &b)) goto done;
+        if (split((const pcre2_code *)t->regex[r], subj, &a, &b)) goto done;
         chunks tmp = a;
         a = b;
         b = tmp;
@@ -274,6 +348,8 @@ done:
     free(wk.sym);
     free(wk.heap.v);
     free(word);
+    free(norm);
+    free(subject);
     return rc;
 }
 

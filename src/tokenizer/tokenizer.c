@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/files.h"
 #include "io/gguf.h"
 #include "tok_internal.h"
 #include "tokenizer.h"
@@ -418,11 +419,8 @@ ll_tokenizer *ll_tokenizer_from_llama2c(const char *path, int32_t n_vocab) {
         ll_fail("%s: vocabulary size %d is not positive", path, n_vocab);
         return NULL;
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ll_fail("%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
+    FILE *f = ll_fopen_input(path, "tokenizer");
+    if (!f) return NULL;
     unsigned char *buf = NULL;
     size_t size = 0, cap = 0;
     for (;;) {
