@@ -19,7 +19,7 @@ for plan in reverse:2 parallel:10 looped_parallel:12:2; do
     echo "plan $plan:"
     for r in flat token last; do
         "$LAYERLAB" probe cosine,block-influence,attention-id,mlp-regions "$SMOLLM2" --file "$tmp/prompts.txt" \
-            --plan "$plan" --reduce "$r" --span 3 --json --dump "$tmp/d" > "$tmp/$r.json" 2>"$tmp/err" ||
+            --plan "$plan" --reduce "$r" --span 3 --json --dump "$tmp/d" --dump-replace > "$tmp/$r.json" 2>"$tmp/err" ||
             { cat "$tmp/err" >&2; fail=1; }
     done
     "$PY" "$SRC/tests/check_probe_dump.py" "$tmp/d" "$tmp/flat.json" "$tmp/token.json" "$tmp/last.json" || fail=1
@@ -32,7 +32,7 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 done > "$tmp/ten.txt"
 for r in flat token last; do
     "$LAYERLAB" probe cosine,block-influence,attention-id,mlp-regions "$SMOLLM2" --file "$tmp/ten.txt" --pad \
-        --reduce "$r" --json --dump "$tmp/p" > "$tmp/$r.json" 2>"$tmp/err" || { cat "$tmp/err" >&2; fail=1; }
+        --reduce "$r" --json --dump "$tmp/p" --dump-replace > "$tmp/$r.json" 2>"$tmp/err" || { cat "$tmp/err" >&2; fail=1; }
 done
 echo "--pad:"
 "$PY" "$SRC/tests/check_probe_dump.py" "$tmp/p" "$tmp/flat.json" "$tmp/token.json" "$tmp/last.json" || fail=1
@@ -54,8 +54,8 @@ printf 'The dog sat on the rug and looked at the window for a long time.\nA shor
     > "$tmp/cmp.json" 2>/dev/null || fail=1
 "$LAYERLAB" probe mlp-regions "$SMOLLM2" --plan parallel:12 --file "$tmp/cmpA.txt" --compare "$tmp/cmpA.txt" --json \
     > "$tmp/cmpself.json" 2>/dev/null || fail=1
-"$LAYERLAB" probe mlp-regions "$SMOLLM2" --plan parallel:12 --file "$tmp/cmpA.txt" --dump "$tmp/dA" >/dev/null 2>&1 || fail=1
-"$LAYERLAB" probe mlp-regions "$SMOLLM2" --plan parallel:12 --file "$tmp/cmpB.txt" --dump "$tmp/dB" >/dev/null 2>&1 || fail=1
+"$LAYERLAB" probe mlp-regions "$SMOLLM2" --plan parallel:12 --file "$tmp/cmpA.txt" --dump "$tmp/dA" --dump-replace >/dev/null 2>&1 || fail=1
+"$LAYERLAB" probe mlp-regions "$SMOLLM2" --plan parallel:12 --file "$tmp/cmpB.txt" --dump "$tmp/dB" --dump-replace >/dev/null 2>&1 || fail=1
 "$PY" - "$tmp" <<'EOF' || fail=1
 import json, sys, numpy as np
 d = sys.argv[1]
@@ -77,7 +77,7 @@ EOF
 # intrinsic-dim on the model's states: the same numbers from the dumped states by numpy closed forms
 # (TwoNN-ML, participation ratio) and by scikit-dimension (TwoNN, MLE, PCA) when it is installed
 "$LAYERLAB" probe intrinsic-dim "$SMOLLM2" --file "$tmp/prompts.txt" --plan reverse:2 --entry 20 --json \
-    --dump "$tmp/id" > "$tmp/id.json" 2>"$tmp/err" || { cat "$tmp/err" >&2; fail=1; }
+    --dump "$tmp/id" --dump-replace > "$tmp/id.json" 2>"$tmp/err" || { cat "$tmp/err" >&2; fail=1; }
 "$PY" - "$tmp" <<'EOF' || fail=1
 import glob, json, sys, numpy as np
 d = sys.argv[1]
