@@ -47,6 +47,9 @@ printf '%s\n\n{"query": "Question: x", "choices": ["a", "b"]}\n' "$good" > "$tmp
 expect_error "missing field" "missing.jsonl:3: field 'gold' is missing" --task arc_easy --data "$tmp/missing.jsonl"
 printf '%s\n{"query": "Question: x", "choices": ["a", "b"], "gold": 2}\n' "$good" > "$tmp/range.jsonl"
 expect_error "gold out of range" "range.jsonl:2: field 'gold': 2 is out of range" --task piqa --data "$tmp/range.jsonl"
+# found by fuzz_tasks: a gold beyond the range of long long was cast before it was range-checked (UB)
+printf '%s\n{"query": "Question: x", "choices": ["a", "b"], "gold": 1.2222e107}\n' "$good" > "$tmp/huge.jsonl"
+expect_error "huge gold" "huge.jsonl:2: field 'gold': 1.2222e+107 is out of range" --task piqa --data "$tmp/huge.jsonl"
 printf '{"query": "Question: x", "choices": ["a", 3], "gold": 0}\n' > "$tmp/type.jsonl"
 expect_error "choice not a string" "type.jsonl:1: field 'choices'\[1\]: expected a string" --task arc_easy --data "$tmp/type.jsonl"
 printf '{"context_options": ["a b", "a c"], "gold": 0}\n' > "$tmp/wino.jsonl"

@@ -12,6 +12,7 @@
  *   gsm8k                     5-shot "Question: q\nAnswer: a" blocks joined by "\n\n" (exact_match)
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,10 +194,10 @@ static int get_gold(const where *w, const cJSON *o, const char *field, int n_cho
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
     if (!v) return ll_fail("%s:%ld: field '%s' is missing", w->path, w->line, field);
     double d = cJSON_IsNumber(v) ? v->valuedouble : -1.5;
-    if (!cJSON_IsNumber(v) || d != (double)(long long)d)
+    if (!cJSON_IsNumber(v) || !isfinite(d) || d != floor(d))   /* no cast before the range is known */
         return ll_fail("%s:%ld: field '%s': expected an integer", w->path, w->line, field);
     if (d < 0 || d >= n_choices)
-        return ll_fail("%s:%ld: field '%s': %.0f is out of range for %d choices (0..%d)", w->path, w->line, field, d,
+        return ll_fail("%s:%ld: field '%s': %g is out of range for %d choices (0..%d)", w->path, w->line, field, d,
                        n_choices, n_choices - 1);
     *gold = (int)d;
     return 0;
