@@ -4,7 +4,7 @@
 usage: check_utf8_llamacpp.py LAYERLAB MODEL.gguf [MODEL.gguf ...]
 
 For every case below (each byte 0x80..0xFF alone and inside text, truncated sequences, overlong forms,
-lone surrogates, 4-byte forms above U+10FFFF, mixtures), the token ids of `layerlab tokenize --file F
+lone surrogates, 4-byte forms above U+10FFFF, mixtures, NUL bytes inside a text file), the token ids of `layerlab tokenize --file F
 --no-bos` must equal llama-cpp-python's Llama.tokenize(bytes, add_bos=False, special=True) on the same
 bytes with the same vocabulary. llama.cpp runs in a worker process; where it dies on an input (byte-level
 BPE throws 'invalid codepoint' out of llama_tokenize for a 4-byte form above U+10FFFF), the reference is
@@ -36,6 +36,7 @@ def cases():
         b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xf7\xbf\xbf\xbf", b"ab\xf4\x90\x80\x80cd",        # > U+10FFFF
         "héllo".encode() + b"\xff" + "wörld".encode(), b"\xe2\x82\xac\x80", b"12\xc0 34", b"\xff\xfe\xfd",
         b"Hello \x80\x80\x80 world", "naïve café".encode()[:-1], b"\xc2", b"\xef\xbf\xbd",
+        b"a\x00b", b"\x00", b"hello\x00world",                                                             # NUL is text
     ]
     for s in seqs:
         out += [s, b" " + s, s + b" end"]
