@@ -166,10 +166,10 @@ int ll_dir_prepare(const char *dir, bool replace, bool (*ours)(const char *name)
         const char *nm = de->d_name;
         if (!strcmp(nm, ".") || !strcmp(nm, "..")) continue;
         if (!replace) {
-            closedir(d);
-            return ll_fail("%s: directory '%s' is not empty (it holds '%s'); an earlier run's files would mix "
-                           "with this one's: give an empty or new directory, or %s-replace to remove the files "
-                           "an earlier run wrote there", what, dir, nm, what);
+            rc = ll_fail("%s: directory '%s' is not empty (it holds '%s'); an earlier run's files would mix "
+                         "with this one's: give an empty or new directory, or %s-replace to remove the files "
+                         "an earlier run wrote there", what, dir, nm, what);
+            break;   /* the message is made before closedir frees the entry */
         }
         if (!ours(nm)) {
             if (!n_other++) snprintf(first, sizeof first, "%s", nm);
