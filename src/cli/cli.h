@@ -107,6 +107,9 @@ void cli_progress_start(cli_progress *p, const char *label, long total, struct l
 /* done items so far; extra (may be NULL) is appended. The last update (done == total) ends the line and
  * detaches the engine. */
 void cli_progress_update(cli_progress *p, long done, const char *extra);
+/* The same as library callbacks (ctx = the cli_progress): items done, and entries of the current forward. */
+void cli_progress_cb(void *ctx, long done, long total, const char *extra);
+void cli_progress_layer_cb(void *ctx, int done, int total);
 /* Ends the progress early (an error): finishes the line, detaches the engine. */
 void cli_progress_stop(cli_progress *p);
 

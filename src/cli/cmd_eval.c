@@ -12,6 +12,7 @@
 #include "io/files.h"
 #include "eval/eval.h"
 #include "model/model.h"
+#include "plan/plan.h"
 #include "run/engine.h"
 #include "tokenizer/tokenizer.h"
 #include "util/err.h"
@@ -60,14 +61,12 @@ static void print_metric(const char *name, double v, double se) {
 
 /* ---- ppl ---- */
 
-/* llama.cpp's perplexity tool: n_chunk = tokens / ctx windows; in each, the first token becomes BOS if
- * the model adds one; the logits at positions ctx/2 .. ctx-2 score the next tokens */
+/* llama.cpp's perplexity tool (ll_ppl_run with llamacpp set) */
 static int ppl_llamacpp(cli_common *c, const char *file, long long ctx, long long max_tokens) {
     ll_model *m = cli_open_model(c, false);
     if (!m) return 1;
     int rc = 1;
     int32_t *ids = NULL;
-    float *logits = NULL;
     ll_engine *e = NULL;
     size_t n;
     bool bos = cli_bos(c, m);
@@ -78,45 +77,34 @@ static int ppl_llamacpp(cli_common *c, const char *file, long long ctx, long lon
         cli_error("eval: ppl --protocol llamacpp needs at least %lld tokens (2 x --ctx), %s has %zu", 2 * ctx, file, n);
         goto done;
     }
-    int W = (int)ctx, first = W / 2;
-    if (!(e = cli_engine(c, m, W))) goto done;
-    logits = malloc((size_t)W * (size_t)m->n_vocab * sizeof *logits);
-    int32_t *win = malloc((size_t)W * sizeof *win);
-    if (!logits || !win) { free(win); cli_error("out of memory for %d x %d logits", W, m->n_vocab); goto done; }
-    long n_chunk = (long)(n / (size_t)W);
-    double total = 0;
-    long long count = 0;
+    if (!(e = cli_engine(c, m, (int)ctx))) goto done;
     cli_progress pg;
-    cli_progress_start(&pg, "ppl (llama.cpp windows)", n_chunk, e);
-    for (long k = 0; k < n_chunk; k++) {
-        memcpy(win, ids + (size_t)k * (size_t)W, (size_t)W * sizeof *win);
-        if (bos && ll_tok_bos(m->tok) >= 0) win[0] = ll_tok_bos(m->tok);
-        if (ll_engine_forward(e, win, W, 0, logits, LL_LOGITS_ALL)) {
-            free(win);
-            ll_fail_prefix("eval: ppl window %ld of %ld (tokens %ld..): ", k + 1, n_chunk, k * W);
-            cli_lib_error();
-            goto done;
-        }
-        for (int p = first; p < W - 1; p++)
-            total += ll_nll_row(logits + (size_t)p * (size_t)m->n_vocab, m->n_vocab, ids[(size_t)k * (size_t)W + (size_t)p + 1], NULL);
-        count += W - 1 - first;
-        char ex[64];
-        snprintf(ex, sizeof ex, "ppl %.4f", exp(total / (double)count));
-        cli_progress_update(&pg, k + 1, ex);
+    cli_progress_start(&pg, "ppl (llama.cpp windows)", (long)(n / (size_t)ctx), e);
+    ll_ppl_opts po;
+    ll_ppl_default_opts(&po);
+    po.ctx = (int)ctx;
+    po.llamacpp = true;
+    po.bos = bos;
+    po.bos_id = ll_tok_bos(m->tok);
+    po.progress = cli_progress_cb;
+    po.progress_ctx = &pg;
+    ll_ppl_result pr;
+    if (ll_ppl_run(e, m->n_vocab, ids, n, &po, &pr)) {
+        ll_fail_prefix("eval: ppl ");
+        cli_lib_error();
+        goto done;
     }
-    free(win);
-    double mean = total / (double)count;
     cJSON *head = NULL;
     if (c->json) {
         head = cJSON_CreateObject();
         cJSON_AddStringToObject(head, "task", "ppl");
         cJSON_AddStringToObject(head, "protocol", "llamacpp");
     }
-    if (cli_print_ppl(head, c->json, count, mean, W, (long long)n_chunk, file, c->plan, m, bos, (long long)n)) goto done;
+    if (cli_print_ppl(head, c->json, pr.scored, pr.mean_nll, (int)ctx, pr.windows, file, c->plan, m, bos, (long long)n))
+        goto done;
     rc = 0;
 done:
     ll_engine_free(e);
-    free(logits);
     free(ids);
     ll_model_free(m);
     return rc;
@@ -146,9 +134,7 @@ static int ppl_windows(const cli_common *c, const char *file, const char *ctx_s,
     return cmd_ppl(ac, (char **)av);
 }
 
-/* ---- the benchmark tasks ---- */
-
-enum { TREE_ROWS = 1024 };   /* logits rows for one item's requests in one forward (200 MB at 49152 vocab) */
+/* ---- the benchmark tasks: ll_eval_run, then the output ---- */
 
 typedef struct {
     cli_common *c;
@@ -159,296 +145,147 @@ typedef struct {
     int max_len;      /* lm-eval's max_length: longer requests keep their last max_len + 1 tokens */
 } eval_opts;
 
-static int run_loglik(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, bool bos) {
-    int rc = 1, n_vocab = m->n_vocab;
-    ll_eval_toks **toks = calloc((size_t)n, sizeof *toks);
-    double *acc = calloc((size_t)n, sizeof *acc), *accn = calloc((size_t)n, sizeof *accn);
-    double *lls_doc = calloc((size_t)n, sizeof *lls_doc);
-    char **lines = o->samples ? calloc((size_t)n, sizeof *lines) : NULL;
-    float *logits = NULL;
-    ll_engine *e = NULL;
-    if (!toks || !acc || !accn || !lls_doc || (o->samples && !lines)) { cli_error("out of memory"); goto done; }
-    /* tokenize every request first: the longest input sizes the KV cache */
-    int max_in = 1;
-    long long n_tok = 0, n_trunc = 0;
-    long long max_item = 0;
-    for (int i = 0; i < n; i++) {
-        ll_eval_item *it = &t->items[i];
-        long long item_in = 0;
-        if (!(toks[i] = calloc((size_t)it->n_req, sizeof **toks))) { cli_error("out of memory"); goto done; }
-        for (int r = 0; r < it->n_req; r++) {
-            if (ll_eval_encode(m->tok, bos, &it->req[r], &toks[i][r])) {
-                cli_error("%s:%ld: %s", o->data, it->line, ll_errmsg());
-                goto done;
-            }
-            ll_eval_toks *q = &toks[i][r];
-            int in = q->n_ctx + q->n_cont - 1;
-            if (in > o->max_len) {   /* lm-eval: (context + continuation)[-(max_length + 1):][:-1] */
-                if (q->n_cont > o->max_len) {
-                    cli_error("%s:%ld: a continuation of %d tokens is longer than the maximum length of %d", o->data,
-                              it->line, q->n_cont, o->max_len);
-                    goto done;
-                }
-                int drop = in - o->max_len;   /* < n_ctx, since n_cont <= max_len */
-                memmove(q->ctx, q->ctx + drop, (size_t)(q->n_ctx - drop) * sizeof *q->ctx);
-                q->n_ctx -= drop;
-                in = o->max_len;
-                n_trunc++;
-            }
-            if (in > max_in) max_in = in;
-            n_tok += in;
-            item_in += in;
-        }
-        if (item_in > max_item) max_item = item_in;
-    }
-    /* an item's requests run as one tree forward after their shared prefix when that fits in the rows
-     * below (at most the sum of their inputs); longer items run request by request */
-    int rows = max_in;
-    if (max_item > rows) rows = max_item < TREE_ROWS ? (int)max_item : TREE_ROWS;
-    if (rows > m->n_ctx_train) rows = m->n_ctx_train;
-    if (rows < max_in) rows = max_in;
-    if (n_trunc)
-        fprintf(stderr, "layerlab: eval: %lld request(s) longer than the maximum length of %d tokens keep their last %d "
-                "tokens, as lm-eval left-truncates them\n", n_trunc, o->max_len, o->max_len + 1);
-    if (!(e = cli_engine(o->c, m, rows))) goto done;
-    if (!(logits = malloc((size_t)rows * (size_t)n_vocab * sizeof *logits))) {
-        cli_error("out of memory for %d x %d logits", rows, n_vocab);
-        goto done;
-    }
-    cli_progress pg;
-    cli_progress_start(&pg, t->name, n, e);
-    long n_acc = 0;
-    for (int i = 0; i < n; i++) {
-        ll_eval_item *it = &t->items[i];
-        double ll[64];
-        bool greedy[64];
-        if (it->n_req > 64) { cli_error("%s:%ld: more than 64 choices", o->data, it->line); goto done; }
-        if (ll_eval_score(e, n_vocab, toks[i], it->n_req, logits, rows, ll, greedy)) {
-            ll_fail_prefix("eval: %s item %d (%s:%ld): ", t->name, i, o->data, it->line);
-            cli_lib_error();
-            goto done;
-        }
-        cJSON *s = lines ? cJSON_CreateObject() : NULL;
-        if (s) cJSON_AddNumberToObject(s, "doc_id", i);
-        if (t->kind == LL_EVAL_LOGLIK) {
-            acc[i] = greedy[0] ? 1.0 : 0.0;
-            lls_doc[i] = ll[0];
-            if (s) {
-                cJSON_AddStringToObject(s, "target", it->target);
-                cJSON_AddNumberToObject(s, "loglikelihood", ll[0]);
-                cJSON_AddBoolToObject(s, "is_greedy", greedy[0]);
-                cJSON_AddNumberToObject(s, "n_tokens", toks[i][0].n_cont);
-                cJSON_AddNumberToObject(s, "acc", acc[i]);
-            }
-        } else {
-            int pred = 0, pred_norm = 0;
-            double norm[64];
-            for (int r = 0; r < it->n_req; r++) {
-                norm[r] = ll[r] / (double)ll_utf8_len(it->choices[r]);
-                if (ll[r] > ll[pred]) pred = r;
-                if (norm[r] > norm[pred_norm]) pred_norm = r;
-            }
-            acc[i] = pred == it->gold;
-            accn[i] = pred_norm == it->gold;
-            if (s) {
-                cJSON_AddNumberToObject(s, "gold", it->gold);
-                cJSON_AddNumberToObject(s, "pred", pred);
-                cJSON_AddNumberToObject(s, "pred_norm", pred_norm);
-                cJSON *a = cJSON_AddArrayToObject(s, "loglikelihoods");
-                cJSON *l = cJSON_AddArrayToObject(s, "lengths");
-                cJSON *g = cJSON_AddArrayToObject(s, "is_greedy");
-                cJSON *nt = cJSON_AddArrayToObject(s, "n_tokens");
-                for (int r = 0; r < it->n_req; r++) {
-                    cJSON_AddItemToArray(a, cJSON_CreateNumber(ll[r]));
-                    cJSON_AddItemToArray(l, cJSON_CreateNumber((double)ll_utf8_len(it->choices[r])));
-                    cJSON_AddItemToArray(g, cJSON_CreateBool(greedy[r]));
-                    cJSON_AddItemToArray(nt, cJSON_CreateNumber(toks[i][r].n_cont));
-                }
-                cJSON_AddNumberToObject(s, "acc", acc[i]);
-                cJSON_AddNumberToObject(s, "acc_norm", accn[i]);
-            }
-        }
-        if (s && !(lines[i] = json_line(s))) goto done;
-        n_acc += acc[i] != 0;
-        char ex[64];
-        snprintf(ex, sizeof ex, "acc %.4f", (double)n_acc / (double)(i + 1));
-        cli_progress_update(&pg, i + 1, ex);
-    }
-    double secs = cli_now() - pg.t0;
-    double a = ll_py_mean(acc, n), ase = ll_mean_stderr(acc, n);
-    double an = ll_py_mean(accn, n), anse = ll_mean_stderr(accn, n);
-    double ppl = NAN, pplse = NAN;
-    if (t->kind == LL_EVAL_LOGLIK) {
-        ppl = exp(-ll_py_mean(lls_doc, n));
-        pplse = ll_perplexity_bootstrap_stderr(lls_doc, n, o->bootstrap_iters);
-    }
-    if (lines && write_lines(o->samples, lines, n)) goto done;
-    if (o->c->json) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "task", t->name);
-        cJSON_AddNumberToObject(j, "n", n);
-        add_num(j, "acc", a);
-        add_num(j, "acc_stderr", ase);
-        if (t->has_acc_norm) { add_num(j, "acc_norm", an); add_num(j, "acc_norm_stderr", anse); }
-        if (t->kind == LL_EVAL_LOGLIK) { add_num(j, "perplexity", ppl); add_num(j, "perplexity_stderr", pplse); }
-        cJSON_AddStringToObject(j, "data", o->data);
-        if (o->limit >= 0) cJSON_AddNumberToObject(j, "limit", (double)o->limit); else cJSON_AddNullToObject(j, "limit");
-        cJSON_AddNumberToObject(j, "num_fewshot", 0);
-        cJSON_AddStringToObject(j, "plan", o->c->plan ? o->c->plan : "full");
-        cJSON_AddStringToObject(j, "compute", o->c->exact ? "exact" : "llamacpp");
-        cJSON_AddNumberToObject(j, "max_length", o->max_len);
-        cJSON_AddNumberToObject(j, "truncated_requests", (double)n_trunc);
-        cJSON_AddNumberToObject(j, "seconds", secs);
-        cli_provenance(j, m, bos, max_in, n_tok);
-        if (cli_print_json(j)) goto done;
+/* one --samples line per item */
+static char *sample_line(const ll_eval_task *t, const ll_eval_results *r, int i) {
+    const ll_eval_item *it = &t->items[i];
+    const ll_eval_item_result *ir = &r->items[i];
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddNumberToObject(s, "doc_id", i);
+    if (t->kind == LL_EVAL_GEN) {
+        cJSON_AddStringToObject(s, "prompt", r->prompts[i]);
+        cJSON_AddStringToObject(s, "response", ir->response);
+        cJSON_AddStringToObject(s, "extracted_strict", ir->strict);
+        cJSON_AddStringToObject(s, "extracted_flexible", ir->flexible);
+        cJSON_AddStringToObject(s, "gold", ir->gold);
+        cJSON_AddStringToObject(s, "target", it->target);
+        cJSON_AddNumberToObject(s, "exact_match_strict", ir->em_strict);
+        cJSON_AddNumberToObject(s, "exact_match_flexible", ir->em_flexible);
+        cJSON_AddNumberToObject(s, "n_generated", ir->n_gen);
+    } else if (t->kind == LL_EVAL_LOGLIK) {
+        cJSON_AddStringToObject(s, "target", it->target);
+        cJSON_AddNumberToObject(s, "loglikelihood", ir->ll[0]);
+        cJSON_AddBoolToObject(s, "is_greedy", ir->greedy[0]);
+        cJSON_AddNumberToObject(s, "n_tokens", ir->n_cont[0]);
+        cJSON_AddNumberToObject(s, "acc", ir->acc);
     } else {
-        printf("task %s  n %d\n", t->name, n);
-        print_metric("acc", a, ase);
-        if (t->has_acc_norm) print_metric("acc_norm", an, anse);
-        if (t->kind == LL_EVAL_LOGLIK) print_metric("perplexity", ppl, pplse);
-    }
-    rc = 0;
-done:
-    if (toks)
-        for (int i = 0; i < n; i++) {
-            if (!toks[i]) continue;
-            for (int r = 0; r < t->items[i].n_req; r++) ll_eval_toks_free(&toks[i][r]);
-            free(toks[i]);
+        cJSON_AddNumberToObject(s, "gold", it->gold);
+        cJSON_AddNumberToObject(s, "pred", ir->pred);
+        cJSON_AddNumberToObject(s, "pred_norm", ir->pred_norm);
+        cJSON *a = cJSON_AddArrayToObject(s, "loglikelihoods");
+        cJSON *l = cJSON_AddArrayToObject(s, "lengths");
+        cJSON *g = cJSON_AddArrayToObject(s, "is_greedy");
+        cJSON *nt = cJSON_AddArrayToObject(s, "n_tokens");
+        for (int q = 0; q < ir->n_req; q++) {
+            cJSON_AddItemToArray(a, cJSON_CreateNumber(ir->ll[q]));
+            cJSON_AddItemToArray(l, cJSON_CreateNumber((double)ll_utf8_len(it->choices[q])));
+            cJSON_AddItemToArray(g, cJSON_CreateBool(ir->greedy[q]));
+            cJSON_AddItemToArray(nt, cJSON_CreateNumber(ir->n_cont[q]));
         }
+        cJSON_AddNumberToObject(s, "acc", ir->acc);
+        cJSON_AddNumberToObject(s, "acc_norm", ir->acc_norm);
+    }
+    return json_line(s);
+}
+
+static int write_samples(const char *path, const ll_eval_task *t, const ll_eval_results *r) {
+    char **lines = calloc((size_t)(r->n ? r->n : 1), sizeof *lines);
+    int rc = lines ? 0 : cli_error("out of memory");
+    for (int i = 0; !rc && i < r->n; i++)
+        if (!(lines[i] = sample_line(t, r, i))) rc = 1;
+    if (!rc) rc = write_lines(path, lines, r->n);
     if (lines)
-        for (int i = 0; i < n; i++) free(lines[i]);
+        for (int i = 0; i < r->n; i++) free(lines[i]);
     free(lines);
-    free(toks);
-    free(acc);
-    free(accn);
-    free(lls_doc);
-    free(logits);
-    ll_engine_free(e);
     return rc;
 }
 
-static int run_gsm8k(const eval_opts *o, ll_model *m, ll_eval_task *t, int n, bool bos) {
-    int rc = 1, n_vocab = m->n_vocab;
-    char **prompts = NULL;
-    int32_t **ids = calloc((size_t)n, sizeof *ids);
-    int *n_ids = calloc((size_t)n, sizeof *n_ids);
-    double *ems = calloc((size_t)n, sizeof *ems), *emf = calloc((size_t)n, sizeof *emf);
-    char **lines = o->samples ? calloc((size_t)n, sizeof *lines) : NULL;
-    float *logits = malloc((size_t)n_vocab * sizeof *logits);
-    ll_engine *e = NULL;
-    if (!ids || !n_ids || !ems || !emf || !logits || (o->samples && !lines)) { cli_error("out of memory"); goto done; }
-    if (ll_eval_fewshot_prompts(t, n, 1234, &prompts)) { cli_lib_error(); goto done; }
-    /* lm-eval keeps the last max_length - max_gen_toks prompt tokens */
-    int max_prompt = o->max_len - o->max_gen, longest = 1;
-    if (max_prompt < 1) { cli_error("eval: the maximum length of %d leaves no room for %d generated tokens", o->max_len, o->max_gen); goto done; }
-    for (int i = 0; i < n; i++) {
-        size_t k;
-        if (ll_tokenize(m->tok, prompts[i], strlen(prompts[i]), bos, true, &ids[i], &k)) { cli_lib_error(); goto done; }
-        if ((long long)k > max_prompt) {
-            memmove(ids[i], ids[i] + (k - (size_t)max_prompt), (size_t)max_prompt * sizeof **ids);
-            k = (size_t)max_prompt;
+static int print_results(const eval_opts *o, ll_model *m, const ll_eval_task *t, const ll_eval_results *r, bool bos) {
+    if (!o->c->json) {
+        if (t->kind == LL_EVAL_GEN) {
+            printf("task %s  n %d  (%d-shot)\n", t->name, r->n, t->num_fewshot);
+            print_metric("exact_match,strict", r->em_strict, r->em_strict_stderr);
+            print_metric("exact_match,flexible", r->em_flexible, r->em_flexible_stderr);
+        } else {
+            printf("task %s  n %d\n", t->name, r->n);
+            print_metric("acc", r->acc, r->acc_stderr);
+            if (t->has_acc_norm) print_metric("acc_norm", r->acc_norm, r->acc_norm_stderr);
+            if (t->kind == LL_EVAL_LOGLIK) print_metric("perplexity", r->ppl, r->ppl_stderr);
         }
-        n_ids[i] = (int)k;
-        if (n_ids[i] > longest) longest = n_ids[i];
+        return 0;
     }
-    if (!(e = cli_engine(o->c, m, longest + o->max_gen))) goto done;
-    /* lm-eval's stop strings, plus the decoded EOS token */
-    const char *stops[4] = {"Question:", "</s>", "<|im_end|>", NULL};
-    int n_stops = 3;
-    int32_t eos = ll_tok_eos(m->tok);
-    char *eos_text = NULL;
-    if (eos >= 0 && (eos_text = ll_detokenize(m->tok, &eos, 1, true, NULL))) {
-        bool have = false;
-        for (int s = 0; s < n_stops; s++) have |= !strcmp(stops[s], eos_text);
-        if (!have && *eos_text) stops[n_stops++] = eos_text;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "task", t->name);
+    cJSON_AddNumberToObject(j, "n", r->n);
+    if (t->kind == LL_EVAL_GEN) {
+        add_num(j, "exact_match_strict", r->em_strict);
+        add_num(j, "exact_match_strict_stderr", r->em_strict_stderr);
+        add_num(j, "exact_match_flexible", r->em_flexible);
+        add_num(j, "exact_match_flexible_stderr", r->em_flexible_stderr);
+    } else {
+        add_num(j, "acc", r->acc);
+        add_num(j, "acc_stderr", r->acc_stderr);
+        if (t->has_acc_norm) { add_num(j, "acc_norm", r->acc_norm); add_num(j, "acc_norm_stderr", r->acc_norm_stderr); }
+        if (t->kind == LL_EVAL_LOGLIK) { add_num(j, "perplexity", r->ppl); add_num(j, "perplexity_stderr", r->ppl_stderr); }
     }
-    cli_progress pg;
-    cli_progress_start(&pg, t->name, n, e);
-    long n_ok = 0, n_gen_total = 0;
-    for (int i = 0; i < n && rc; i++) {
-        char *resp = NULL, *strict = NULL, *flex = NULL, *gold = NULL, *ns = NULL, *nf = NULL;
-        int n_gen = 0;
-        if (ll_eval_generate(e, m->tok, n_vocab, ids[i], n_ids[i], o->max_gen, eos, stops, n_stops, logits, &resp, &n_gen) ||
-            !(strict = ll_gsm8k_strict(resp)) || !(flex = ll_gsm8k_flexible(resp)) ||
-            !(gold = ll_gsm8k_normalize(t->items[i].target)) || !(ns = ll_gsm8k_normalize(strict)) ||
-            !(nf = ll_gsm8k_normalize(flex))) {
-            ll_fail_prefix("eval: %s item %d (%s:%ld): ", t->name, i, o->data, t->items[i].line);
-            cli_lib_error();
-            free(resp); free(strict); free(flex); free(gold); free(ns); free(nf);
-            break;
-        }
-        n_gen_total += n_gen;
-        ems[i] = !strcmp(ns, gold);
-        emf[i] = !strcmp(nf, gold);
-        if (lines) {
-            cJSON *s = cJSON_CreateObject();
-            cJSON_AddNumberToObject(s, "doc_id", i);
-            cJSON_AddStringToObject(s, "prompt", prompts[i]);
-            cJSON_AddStringToObject(s, "response", resp);
-            cJSON_AddStringToObject(s, "extracted_strict", strict);
-            cJSON_AddStringToObject(s, "extracted_flexible", flex);
-            cJSON_AddStringToObject(s, "gold", gold);
-            cJSON_AddStringToObject(s, "target", t->items[i].target);
-            cJSON_AddNumberToObject(s, "exact_match_strict", ems[i]);
-            cJSON_AddNumberToObject(s, "exact_match_flexible", emf[i]);
-            cJSON_AddNumberToObject(s, "n_generated", n_gen);
-            lines[i] = json_line(s);
-        }
-        free(resp); free(strict); free(flex); free(gold); free(ns); free(nf);
-        if (lines && !lines[i]) break;
-        n_ok += emf[i] != 0;
-        char ex[64];
-        snprintf(ex, sizeof ex, "flexible %.4f", (double)n_ok / (double)(i + 1));
-        cli_progress_update(&pg, i + 1, ex);
-        if (i == n - 1) rc = 0;
-    }
-    free(eos_text);
-    if (rc) goto done;
-    rc = 1;
-    double secs = cli_now() - pg.t0;
-    double s = ll_py_mean(ems, n), sse = ll_mean_stderr(ems, n), f = ll_py_mean(emf, n), fse = ll_mean_stderr(emf, n);
-    if (lines && write_lines(o->samples, lines, n)) goto done;
-    if (o->c->json) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "task", t->name);
-        cJSON_AddNumberToObject(j, "n", n);
-        add_num(j, "exact_match_strict", s);
-        add_num(j, "exact_match_strict_stderr", sse);
-        add_num(j, "exact_match_flexible", f);
-        add_num(j, "exact_match_flexible_stderr", fse);
-        cJSON_AddStringToObject(j, "data", o->data);
-        if (o->limit >= 0) cJSON_AddNumberToObject(j, "limit", (double)o->limit); else cJSON_AddNullToObject(j, "limit");
-        cJSON_AddNumberToObject(j, "num_fewshot", t->num_fewshot);
+    cJSON_AddStringToObject(j, "data", o->data);
+    if (o->limit >= 0) cJSON_AddNumberToObject(j, "limit", (double)o->limit); else cJSON_AddNullToObject(j, "limit");
+    cJSON_AddNumberToObject(j, "num_fewshot", t->kind == LL_EVAL_GEN ? t->num_fewshot : 0);
+    if (t->kind == LL_EVAL_GEN) {
         cJSON_AddNumberToObject(j, "fewshot_seed", 1234);
         cJSON_AddNumberToObject(j, "max_gen_toks", o->max_gen);
-        cJSON_AddNumberToObject(j, "max_length", o->max_len);
-        cJSON_AddNumberToObject(j, "generated_tokens", (double)n_gen_total);
-        cJSON_AddStringToObject(j, "plan", o->c->plan ? o->c->plan : "full");
-        cJSON_AddStringToObject(j, "compute", o->c->exact ? "exact" : "llamacpp");
-        cJSON_AddNumberToObject(j, "seconds", secs);
-        cli_provenance(j, m, bos, longest + o->max_gen, -1);
-        if (cli_print_json(j)) goto done;
-    } else {
-        printf("task %s  n %d  (%d-shot)\n", t->name, n, t->num_fewshot);
-        print_metric("exact_match,strict", s, sse);
-        print_metric("exact_match,flexible", f, fse);
+        cJSON_AddNumberToObject(j, "max_length", r->max_len);
+        cJSON_AddNumberToObject(j, "generated_tokens", (double)r->generated_tokens);
     }
+    cJSON_AddStringToObject(j, "plan", o->c->plan ? o->c->plan : "full");
+    cJSON_AddStringToObject(j, "compute", o->c->exact ? "exact" : "llamacpp");
+    if (t->kind != LL_EVAL_GEN) {
+        cJSON_AddNumberToObject(j, "max_length", r->max_len);
+        cJSON_AddNumberToObject(j, "truncated_requests", (double)r->n_truncated);
+    }
+    cJSON_AddNumberToObject(j, "seconds", r->seconds);
+    cli_provenance(j, m, bos, r->n_ctx, t->kind == LL_EVAL_GEN ? -1 : r->n_tokens);
+    return cli_print_json(j);
+}
+
+static int run_task(const eval_opts *o, ll_model *m, ll_eval_task *t, bool bos) {
+    int rc = 1;
+    ll_order order = {0, NULL, 0};
+    if (o->c->plan && ll_plan_parse(o->c->plan, m->n_layer, &order)) return cli_lib_error();
+    ll_eval_opts eo;
+    ll_eval_default_opts(&eo);
+    eo.limit = o->limit;
+    eo.bos = bos;
+    eo.max_len = o->max_len;
+    eo.max_gen = o->max_gen;
+    eo.bootstrap_iters = o->bootstrap_iters;
+    eo.order = o->c->plan ? &order : NULL;
+    eo.n_threads = o->c->threads;
+    eo.exact = o->c->exact;
+    eo.parallel_kv_mean = o->c->parallel_kv_mean;
+    cli_progress pg;
+    long n = o->limit >= 0 && o->limit < t->n_items ? o->limit : t->n_items;
+    cli_progress_start(&pg, t->name, n, NULL);
+    eo.progress = cli_progress_cb;
+    eo.layer_progress = cli_progress_layer_cb;
+    eo.progress_ctx = &pg;
+    ll_eval_results r;
+    if (ll_eval_run(m, t, &eo, &r)) {
+        cli_progress_stop(&pg);
+        ll_fail_prefix("eval: ");
+        cli_lib_error();
+        goto done;
+    }
+    cli_progress_stop(&pg);
+    if (r.n_truncated)
+        fprintf(stderr, "layerlab: eval: %lld request(s) longer than the maximum length of %d tokens keep their last %d "
+                "tokens, as lm-eval left-truncates them\n", r.n_truncated, r.max_len, r.max_len + 1);
+    if (o->samples && write_samples(o->samples, t, &r)) goto done_r;
+    if (print_results(o, m, t, &r, bos)) goto done_r;
     rc = 0;
+done_r:
+    ll_eval_results_free(&r);
 done:
-    if (prompts)
-        for (int i = 0; i < n; i++) free(prompts[i]);
-    free(prompts);
-    if (ids)
-        for (int i = 0; i < n; i++) free(ids[i]);
-    if (lines)
-        for (int i = 0; i < n; i++) free(lines[i]);
-    free(lines);
-    free(ids);
-    free(n_ids);
-    free(ems);
-    free(emf);
-    free(logits);
-    ll_engine_free(e);
+    ll_order_free(&order);
     return rc;
 }
 
@@ -524,10 +361,7 @@ int cmd_eval(int argc, char **argv) {
         cli_error("eval: --max-length %d is beyond the model's context of %d", o.max_len, m->n_ctx_train);
         goto free_model;
     }
-    if (o.max_len == 0) o.max_len = m->n_ctx_train;   /* lm-eval's hf backend: max_position_embeddings */
-    int n = t.n_items;
-    if (o.limit >= 0 && o.limit < n) n = (int)o.limit;
-    rc = t.kind == LL_EVAL_GEN ? run_gsm8k(&o, m, &t, n, bos) : run_loglik(&o, m, &t, n, bos);
+    rc = run_task(&o, m, &t, bos);
 free_model:
     ll_model_free(m);
 free_task:

@@ -45,7 +45,6 @@ int cmd_ppl(int argc, char **argv) {
     if (!m) return 1;
     int rc = 1;
     int32_t *ids = NULL;
-    float *logits = NULL;
     ll_engine *e = NULL;
     size_t n;
     bool bos = cli_bos(&c, m);
@@ -55,34 +54,26 @@ int cmd_ppl(int argc, char **argv) {
     if (n < 2) { cli_error("ppl: %s has fewer than 2 tokens", file); goto done; }
     int W = (int)(ctx < (long long)n ? ctx : (long long)n);
     if (!(e = cli_engine(&c, m, W))) goto done;
-    logits = malloc((size_t)W * (size_t)m->n_vocab * sizeof *logits);
-    if (!logits) { cli_error("out of memory for %d x %d logits", W, m->n_vocab); goto done; }
-    double total = 0;
-    long long scored = 0;
     size_t n_windows = (n + (size_t)W - 1) / (size_t)W;
     cli_progress pg;
     cli_progress_start(&pg, "ppl windows", (long)n_windows, e);
-    for (size_t w = 0; w < n_windows; w++) {
-        size_t start = w * (size_t)W, len_w = n - start < (size_t)W ? n - start : (size_t)W;
-        if (len_w < 2) break;
-        if (ll_engine_forward(e, ids + start, (int)len_w, 0, logits, LL_LOGITS_ALL)) {
-            ll_fail_prefix("ppl: window %zu of %zu (tokens %zu..%zu): ", w + 1, n_windows, start, start + len_w - 1);
-            cli_lib_error();
-            goto done;
-        }
-        for (size_t t = 0; t + 1 < len_w; t++) total += ll_nll_row(logits + t * (size_t)m->n_vocab, m->n_vocab, ids[start + t + 1], NULL);
-        scored += (long long)len_w - 1;
-        char ex[64];
-        snprintf(ex, sizeof ex, "ppl so far %.4f", exp(total / (double)scored));
-        cli_progress_update(&pg, (long)(w + 1), ex);
-    }
+    ll_ppl_opts po;
+    ll_ppl_default_opts(&po);
+    po.ctx = W;
+    po.progress = cli_progress_cb;
+    po.progress_ctx = &pg;
+    ll_ppl_result pr;
+    int prc = ll_ppl_run(e, m->n_vocab, ids, n, &po, &pr);
     cli_progress_stop(&pg);
-    double mean = total / (double)scored;
-    if (cli_print_ppl(NULL, c.json, scored, mean, W, (long long)n_windows, file, NULL, m, bos, (long long)n)) goto done;
+    if (prc) {
+        ll_fail_prefix("ppl: ");
+        cli_lib_error();
+        goto done;
+    }
+    if (cli_print_ppl(NULL, c.json, pr.scored, pr.mean_nll, W, pr.windows, file, NULL, m, bos, (long long)n)) goto done;
     rc = 0;
 done:
     ll_engine_free(e);
-    free(logits);
     free(ids);
     ll_model_free(m);
     return rc;

@@ -117,6 +117,10 @@ ll_model *cli_open_model(const cli_common *c, bool vocab_only) {
         cli_error("no MODEL given (a .gguf file or a llama2.c checkpoint); see --help");
         return NULL;
     }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (!vocab_only && cores > 0 && c->threads > cores)
+        fprintf(stderr, "layerlab: warning: --threads %d is more than the %ld cores this machine has; the extra "
+                "threads share cores and slow the run down\n", c->threads, cores);
     ll_model *m = vocab_only ? ll_model_open_vocab(c->model, c->tokenizer) : ll_model_open(c->model, c->tokenizer);
     if (!m) {
         cli_lib_error();
@@ -131,10 +135,6 @@ ll_engine *cli_engine(const cli_common *c, ll_model *m, int n_ctx) {
         cli_lib_error();
         return NULL;
     }
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cores > 0 && c->threads > cores)
-        fprintf(stderr, "layerlab: warning: --threads %d is more than the %ld cores this machine has; the extra "
-                "threads share cores and slow the run down\n", c->threads, cores);
     ll_engine_opts eo = {.n_ctx = n_ctx, .n_threads = c->threads, .exact = c->exact,
                          .parallel_kv_mean = c->parallel_kv_mean};
     ll_engine *e = ll_engine_new(m, c->plan ? &o : NULL, &eo);
@@ -362,7 +362,7 @@ static void progress_draw(cli_progress *p, bool force) {
     g_progress_open = p->tty && !end;
 }
 
-static void progress_engine(void *ctx, int done, int total) {
+void cli_progress_layer_cb(void *ctx, int done, int total) {
     cli_progress *p = ctx;
     p->sub_done = done;
     p->sub_total = total;
@@ -376,7 +376,7 @@ void cli_progress_start(cli_progress *p, const char *label, long total, struct l
     p->t0 = p->last = cli_now();
     p->tty = isatty(2);
     p->engine = e;
-    if (e) ll_engine_set_progress(e, progress_engine, p);
+    if (e) ll_engine_set_progress(e, cli_progress_layer_cb, p);
 }
 
 void cli_progress_update(cli_progress *p, long done, const char *extra) {
@@ -388,6 +388,12 @@ void cli_progress_update(cli_progress *p, long done, const char *extra) {
         ll_engine_set_progress(p->engine, NULL, NULL);
         p->engine = NULL;
     }
+}
+
+void cli_progress_cb(void *ctx, long done, long total, const char *extra) {
+    cli_progress *p = ctx;
+    p->total = total;
+    cli_progress_update(p, done, extra);
 }
 
 void cli_progress_stop(cli_progress *p) {

@@ -15,9 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "layerlab.h"
 #include "util/pyrandom.h"
 
 struct ll_engine;
+struct ll_model;
 struct ll_tokenizer;
 
 /* ---- tasks (tasks.c) ---- */
@@ -41,6 +43,7 @@ typedef struct {
 
 typedef struct {
     char name[32];
+    char *path;           /* the data file (names it in messages) */
     int kind;             /* enum ll_eval_kind */
     bool has_acc_norm;    /* lm-eval reports acc_norm for this task */
     int n_items;
@@ -115,5 +118,86 @@ double ll_mean_stderr(const double *x, int n);           /* NAN when n < 2 ("N/A
 /* bootstrap_stderr(perplexity, lls, iters): chunks of min(1000, iters) resamples, chunk i drawn with
  * random.Random(i).choices; NAN when n < 2. */
 double ll_perplexity_bootstrap_stderr(const double *ll, int n, int iters);
+
+/* ---- running a task (run.c) ---- */
+
+/* How a task runs (ll_eval_default_opts: lm-eval's defaults, all items, all layers, 2 threads, exact). */
+typedef struct {
+    long limit;                /* the first N items; -1 = all */
+    bool bos;                  /* prepend BOS (lm-eval's hf backend with add_bos_token=False: no) */
+    int max_len;               /* lm-eval's max_length: longer requests keep their last max_len + 1 tokens;
+                                  0 = the model's trained context */
+    int max_gen;               /* gsm8k: max_gen_toks (256) */
+    int bootstrap_iters;       /* lambada_openai: perplexity stderr resamples (100000) */
+    const ll_order *order;     /* the layer plan; NULL = every layer in order */
+    int n_threads;
+    bool exact;                /* fp32 against dequantized weights (true) or llama.cpp's numerics */
+    bool parallel_kv_mean;
+    /* progress: after each item (extra: "acc 0.5000"), and after each entry of every forward; may be NULL */
+    void (*progress)(void *ctx, long done, long total, const char *extra);
+    void (*layer_progress)(void *ctx, int done, int total);
+    void *progress_ctx;
+} ll_eval_opts;
+
+void ll_eval_default_opts(ll_eval_opts *o);
+
+/* One item's result. Loglikelihood tasks: ll, greedy, n_cont per request; multiple choice also pred,
+ * pred_norm (argmax of ll / characters of the choice); acc (and acc_norm) 0 or 1. gsm8k: the response
+ * (cut at the first stop string), its strict and flexible extractions, the normalised gold answer, exact
+ * matches, tokens generated. */
+typedef struct {
+    int n_req;
+    double *ll;
+    bool *greedy;
+    int *n_cont;
+    int pred, pred_norm;
+    double acc, acc_norm;
+    char *response, *strict, *flexible, *gold;
+    double em_strict, em_flexible;
+    int n_gen;
+} ll_eval_item_result;
+
+/* A run: per-item results and lm-eval's aggregates (NAN where a metric does not apply or n < 2). */
+typedef struct {
+    int n;
+    ll_eval_item_result *items;
+    char **prompts;                    /* gsm8k: the 5-shot prompts [n] */
+    double acc, acc_stderr, acc_norm, acc_norm_stderr, ppl, ppl_stderr;
+    double em_strict, em_strict_stderr, em_flexible, em_flexible_stderr;
+    long long n_tokens;                /* loglikelihood tasks: model input tokens */
+    long long n_truncated;             /* requests left-truncated to max_len */
+    long long generated_tokens;        /* gsm8k */
+    int n_ctx;                         /* longest model input (gsm8k: longest prompt + max_gen) */
+    int max_len;                       /* the max_length in force */
+    double seconds;
+} ll_eval_results;
+
+/* Runs the first opts->limit items of t on m (an engine made for them, with opts->order) and aggregates.
+ * Errors name the item and its file:line. 0, or -1 with the error set (r is then empty). */
+int ll_eval_run(ll_model *m, const ll_eval_task *t, const ll_eval_opts *opts, ll_eval_results *r);
+/* (Re)computes r's aggregates from r->items[0..r->n) — what a study does with stored item results. */
+int ll_eval_aggregate(const ll_eval_task *t, ll_eval_results *r, int bootstrap_iters);
+void ll_eval_results_free(ll_eval_results *r);
+
+/* Perplexity of a token stream. windows (llamacpp false, `layerlab ppl`): consecutive windows of ctx
+ * tokens, every token after a window's first scored. llamacpp: llama.cpp's perplexity tool — n / ctx
+ * windows, the first token of each replaced by bos_id when bos, only the second half of each scored. */
+typedef struct {
+    int ctx;                  /* window length (512) */
+    bool llamacpp;
+    bool bos;
+    int32_t bos_id;
+    void (*progress)(void *ctx, long done, long total, const char *extra);
+    void *progress_ctx;
+} ll_ppl_opts;
+
+typedef struct {
+    long long scored, windows;
+    double mean_nll, ppl;
+} ll_ppl_result;
+
+void ll_ppl_default_opts(ll_ppl_opts *o);
+/* e must hold at least opts->ctx positions. 0, or -1 with the error set (naming the window). */
+int ll_ppl_run(ll_engine *e, int n_vocab, const int32_t *ids, size_t n, const ll_ppl_opts *opts, ll_ppl_result *r);
 
 #endif

@@ -452,6 +452,7 @@ int ll_eval_parse(const char *task, const char *name, char *buf, size_t len, ll_
     memset(out, 0, sizeof *out);
     if (!ll_eval_default_file(task)) return ll_fail("unknown task '%s'", task);
     task_init(task, out);
+    if (!(out->path = ll_strndup(name, strlen(name)))) return -1;
     int r = parse_items(task, name, buf, len, out);
     if (r) ll_eval_task_free(out);
     return r;
@@ -461,6 +462,7 @@ int ll_eval_load(const char *task, const char *path, const char *fewshot_path, l
     memset(out, 0, sizeof *out);
     if (!ll_eval_default_file(task)) return ll_fail("unknown task '%s'", task);
     task_init(task, out);
+    if (!(out->path = ll_strndup(path, strlen(path)))) return -1;
     size_t len;
     char *buf = read_data_file(path, &len);
     if (!buf) return -1;
@@ -487,6 +489,7 @@ void ll_eval_task_free(ll_eval_task *t) {
     for (int i = 0; i < t->n_shots_pool; i++) { free(t->shot_q[i]); free(t->shot_a[i]); }
     free(t->shot_q);
     free(t->shot_a);
+    free(t->path);
     memset(t, 0, sizeof *t);
 }
 
