@@ -172,6 +172,21 @@ typedef struct {
     double seconds;
 } ll_eval_results;
 
+/* A session: the given items of t (indices into t->items) tokenized and an engine sized for them, so that
+ * items can run one at a time (a study stores each as it finishes). */
+typedef struct ll_eval_session ll_eval_session;
+ll_eval_session *ll_eval_begin(ll_model *m, const ll_eval_task *t, const int *items, int n, const ll_eval_opts *opts);
+/* Runs the session's k-th item into r (free with ll_eval_item_result_free). 0, or -1 naming the item. */
+int ll_eval_run_item(ll_eval_session *s, int k, ll_eval_item_result *r);
+const char *ll_eval_session_prompt(const ll_eval_session *s, int k);   /* gsm8k: the item's prompt */
+void ll_eval_session_info(const ll_eval_session *s, long long *n_tokens, long long *n_truncated, int *n_ctx,
+                          int *max_len);
+void ll_eval_end(ll_eval_session *s);
+/* pred, pred_norm, acc, acc_norm of item i from its loglikelihoods (what ll_eval_item does after scoring;
+ * a study calls it on stored loglikelihoods). */
+int ll_eval_item_score(const ll_eval_task *t, int i, ll_eval_item_result *r);
+void ll_eval_item_result_free(ll_eval_item_result *r);
+
 /* Runs the first opts->limit items of t on m (an engine made for them, with opts->order) and aggregates.
  * Errors name the item and its file:line. 0, or -1 with the error set (r is then empty). */
 int ll_eval_run(ll_model *m, const ll_eval_task *t, const ll_eval_opts *opts, ll_eval_results *r);

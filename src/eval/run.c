@@ -49,43 +49,58 @@ static int n_items(const ll_eval_task *t, const ll_eval_opts *o) {
 
 static const char *path_of(const ll_eval_task *t) { return t->path ? t->path : t->name; }
 
-/* ---- loglikelihood tasks (multiple choice, winogrande, lambada) ---- */
+/* ---- a session: items tokenized, an engine sized for them ---- */
 
-static int run_loglik(ll_model *m, const ll_eval_task *t, const ll_eval_opts *o, ll_eval_results *r) {
-    int n = r->n, n_vocab = m->n_vocab, rc = -1;
-    ll_eval_toks **toks = ll_calloc((size_t)n, sizeof *toks);
-    float *logits = NULL;
-    ll_engine *e = NULL;
-    if (!toks) return -1;
+struct ll_eval_session {
+    ll_model *m;
+    const ll_eval_task *t;
+    ll_eval_opts o;
+    int n;                   /* items in the session */
+    int *items;              /* [n] task item indices */
+    ll_eval_toks **toks;     /* loglikelihood tasks: [n][n_req] */
+    int rows;                /* logits rows */
+    char **prompts;          /* gsm8k: [n] */
+    int32_t **ids;           /* gsm8k prompt tokens [n] */
+    int *n_ids;
+    const char *stops[4];
+    int n_stops;
+    char *eos_text;
+    int32_t eos;
+    float *logits;
+    ll_engine *e;
+    long long n_tokens, n_truncated;
+    int n_ctx;
+};
+
+static int begin_loglik(ll_eval_session *S) {
+    const ll_eval_task *t = S->t;
+    const ll_eval_opts *o = &S->o;
+    ll_model *m = S->m;
+    if (!(S->toks = ll_calloc((size_t)S->n, sizeof *S->toks))) return -1;
     /* tokenize every request first: the longest input sizes the KV cache */
     int max_in = 1;
     long long max_item = 0;
-    for (int i = 0; i < n; i++) {
-        const ll_eval_item *it = &t->items[i];
+    for (int k = 0; k < S->n; k++) {
+        const ll_eval_item *it = &t->items[S->items[k]];
         long long item_in = 0;
-        if (it->n_req > 64) { ll_fail("%s:%ld: more than 64 choices", path_of(t), it->line); goto done; }
-        if (!(toks[i] = ll_calloc((size_t)(it->n_req ? it->n_req : 1), sizeof **toks))) goto done;
+        if (it->n_req > 64) return ll_fail("%s:%ld: more than 64 choices", path_of(t), it->line);
+        if (!(S->toks[k] = ll_calloc((size_t)(it->n_req ? it->n_req : 1), sizeof **S->toks))) return -1;
         for (int q = 0; q < it->n_req; q++) {
-            if (ll_eval_encode(m->tok, o->bos, &it->req[q], &toks[i][q])) {
-                ll_fail_prefix("%s:%ld: ", path_of(t), it->line);
-                goto done;
-            }
-            ll_eval_toks *k = &toks[i][q];
-            int in = k->n_ctx + k->n_cont - 1;
+            if (ll_eval_encode(m->tok, o->bos, &it->req[q], &S->toks[k][q])) return ll_fail_prefix("%s:%ld: ", path_of(t), it->line);
+            ll_eval_toks *x = &S->toks[k][q];
+            int in = x->n_ctx + x->n_cont - 1;
             if (in > o->max_len) {   /* lm-eval: (context + continuation)[-(max_length + 1):][:-1] */
-                if (k->n_cont > o->max_len) {
-                    ll_fail("%s:%ld: a continuation of %d tokens is longer than the maximum length of %d", path_of(t),
-                            it->line, k->n_cont, o->max_len);
-                    goto done;
-                }
+                if (x->n_cont > o->max_len)
+                    return ll_fail("%s:%ld: a continuation of %d tokens is longer than the maximum length of %d",
+                                   path_of(t), it->line, x->n_cont, o->max_len);
                 int drop = in - o->max_len;   /* < n_ctx, since n_cont <= max_len */
-                memmove(k->ctx, k->ctx + drop, (size_t)(k->n_ctx - drop) * sizeof *k->ctx);
-                k->n_ctx -= drop;
+                memmove(x->ctx, x->ctx + drop, (size_t)(x->n_ctx - drop) * sizeof *x->ctx);
+                x->n_ctx -= drop;
                 in = o->max_len;
-                r->n_truncated++;
+                S->n_truncated++;
             }
             if (in > max_in) max_in = in;
-            r->n_tokens += in;
+            S->n_tokens += in;
             item_in += in;
         }
         if (item_in > max_item) max_item = item_in;
@@ -96,130 +111,191 @@ static int run_loglik(ll_model *m, const ll_eval_task *t, const ll_eval_opts *o,
     if (max_item > rows) rows = max_item < TREE_ROWS ? (int)max_item : TREE_ROWS;
     if (rows > m->n_ctx_train) rows = m->n_ctx_train;
     if (rows < max_in) rows = max_in;
-    r->n_ctx = max_in;
-    if (!(e = make_engine(m, o, rows))) goto done;
-    if (!(logits = ll_malloc((size_t)rows * (size_t)n_vocab * sizeof *logits))) goto done;
-    long n_acc = 0;
-    for (int i = 0; i < n; i++) {
-        const ll_eval_item *it = &t->items[i];
-        ll_eval_item_result *ir = &r->items[i];
-        double ll[64];
-        bool greedy[64];
-        if (ll_eval_score(e, n_vocab, toks[i], it->n_req, logits, rows, ll, greedy)) {
-            ll_fail_prefix("%s item %d (%s:%ld): ", t->name, i, path_of(t), it->line);
-            goto done;
-        }
-        ir->n_req = it->n_req;
-        if (!(ir->ll = ll_calloc((size_t)it->n_req, sizeof *ir->ll)) ||
-            !(ir->greedy = ll_calloc((size_t)it->n_req, sizeof *ir->greedy)) ||
-            !(ir->n_cont = ll_calloc((size_t)it->n_req, sizeof *ir->n_cont)))
-            goto done;
-        for (int q = 0; q < it->n_req; q++) {
-            ir->ll[q] = ll[q];
-            ir->greedy[q] = greedy[q];
-            ir->n_cont[q] = toks[i][q].n_cont;
-        }
-        if (t->kind == LL_EVAL_LOGLIK) {
-            ir->acc = greedy[0] ? 1.0 : 0.0;
-        } else {
-            int pred = 0, pred_norm = 0;
-            double norm[64];
-            for (int q = 0; q < it->n_req; q++) {
-                norm[q] = ll[q] / (double)ll_utf8_len(it->choices[q]);
-                if (ll[q] > ll[pred]) pred = q;
-                if (norm[q] > norm[pred_norm]) pred_norm = q;
-            }
-            ir->pred = pred;
-            ir->pred_norm = pred_norm;
-            ir->acc = pred == it->gold;
-            ir->acc_norm = pred_norm == it->gold;
-        }
-        n_acc += ir->acc != 0;
-        progress(o, i + 1, n, "acc %.4f", (double)n_acc / (double)(i + 1));
-    }
-    rc = 0;
-done:
-    for (int i = 0; i < n; i++) {
-        if (!toks[i]) continue;
-        for (int q = 0; q < t->items[i].n_req; q++) ll_eval_toks_free(&toks[i][q]);
-        free(toks[i]);
-    }
-    free(toks);
-    free(logits);
-    ll_engine_free(e);
-    return rc;
+    S->rows = rows;
+    S->n_ctx = max_in;
+    if (!(S->e = make_engine(m, o, rows))) return -1;
+    if (!(S->logits = ll_malloc((size_t)rows * (size_t)m->n_vocab * sizeof *S->logits))) return -1;
+    return 0;
 }
 
-/* ---- gsm8k: greedy generation, strict and flexible extraction ---- */
+static int item_loglik(ll_eval_session *S, int k, ll_eval_item_result *ir) {
+    const ll_eval_task *t = S->t;
+    int i = S->items[k];
+    const ll_eval_item *it = &t->items[i];
+    double ll[64];
+    bool greedy[64];
+    memset(ir, 0, sizeof *ir);
+    if (ll_eval_score(S->e, S->m->n_vocab, S->toks[k], it->n_req, S->logits, S->rows, ll, greedy))
+        return ll_fail_prefix("%s item %d (%s:%ld): ", t->name, i, path_of(t), it->line);
+    ir->n_req = it->n_req;
+    if (!(ir->ll = ll_calloc((size_t)it->n_req, sizeof *ir->ll)) ||
+        !(ir->greedy = ll_calloc((size_t)it->n_req, sizeof *ir->greedy)) ||
+        !(ir->n_cont = ll_calloc((size_t)it->n_req, sizeof *ir->n_cont)))
+        return -1;
+    for (int q = 0; q < it->n_req; q++) {
+        ir->ll[q] = ll[q];
+        ir->greedy[q] = greedy[q];
+        ir->n_cont[q] = S->toks[k][q].n_cont;
+    }
+    return ll_eval_item_score(t, i, ir);
+}
 
-static int run_gen(ll_model *m, const ll_eval_task *t, const ll_eval_opts *o, ll_eval_results *r) {
-    int n = r->n, n_vocab = m->n_vocab, rc = -1;
-    int32_t **ids = ll_calloc((size_t)n, sizeof *ids);
-    int *n_ids = ll_calloc((size_t)n, sizeof *n_ids);
-    float *logits = ll_malloc((size_t)n_vocab * sizeof *logits);
-    char *eos_text = NULL;
-    ll_engine *e = NULL;
-    if (!ids || !n_ids || !logits) goto done;
-    if (ll_eval_fewshot_prompts(t, n, 1234, &r->prompts)) goto done;
+int ll_eval_item_score(const ll_eval_task *t, int i, ll_eval_item_result *ir) {
+    const ll_eval_item *it = &t->items[i];
+    if (t->kind == LL_EVAL_GEN) return 0;
+    if (ir->n_req != it->n_req) return ll_fail("%s item %d: %d loglikelihoods for %d requests", t->name, i, ir->n_req, it->n_req);
+    if (t->kind == LL_EVAL_LOGLIK) {
+        ir->acc = ir->greedy[0] ? 1.0 : 0.0;
+        return 0;
+    }
+    int pred = 0, pred_norm = 0;
+    double norm[64];
+    for (int q = 0; q < it->n_req && q < 64; q++) {
+        norm[q] = ir->ll[q] / (double)ll_utf8_len(it->choices[q]);
+        if (ir->ll[q] > ir->ll[pred]) pred = q;
+        if (norm[q] > norm[pred_norm]) pred_norm = q;
+    }
+    ir->pred = pred;
+    ir->pred_norm = pred_norm;
+    ir->acc = pred == it->gold;
+    ir->acc_norm = pred_norm == it->gold;
+    return 0;
+}
+
+static int begin_gen(ll_eval_session *S) {
+    const ll_eval_task *t = S->t;
+    const ll_eval_opts *o = &S->o;
+    ll_model *m = S->m;
+    int n = S->n, last = 0;
+    for (int k = 0; k < n; k++) last = S->items[k] > last ? S->items[k] : last;
+    if (!(S->ids = ll_calloc((size_t)(n ? n : 1), sizeof *S->ids)) || !(S->n_ids = ll_calloc((size_t)(n ? n : 1), sizeof *S->n_ids)) ||
+        !(S->prompts = ll_calloc((size_t)(n ? n : 1), sizeof *S->prompts)) ||
+        !(S->logits = ll_malloc((size_t)m->n_vocab * sizeof *S->logits)))
+        return -1;
+    /* the prompts of items 0..last (one random.Random(1234) runs through the items in order) */
+    char **all = NULL;
+    if (n && ll_eval_fewshot_prompts(t, last + 1, 1234, &all)) return -1;
+    for (int k = 0; k < n; k++) {
+        S->prompts[k] = all[S->items[k]];
+        all[S->items[k]] = NULL;
+    }
+    for (int i = 0; n && i <= last; i++) free(all[i]);
+    free(all);
     /* lm-eval keeps the last max_length - max_gen_toks prompt tokens */
     int max_prompt = o->max_len - o->max_gen, longest = 1;
-    if (max_prompt < 1) {
-        ll_fail("the maximum length of %d leaves no room for %d generated tokens", o->max_len, o->max_gen);
-        goto done;
-    }
-    for (int i = 0; i < n; i++) {
-        size_t k;
-        if (ll_tokenize(m->tok, r->prompts[i], strlen(r->prompts[i]), o->bos, true, &ids[i], &k)) goto done;
-        if ((long long)k > max_prompt) {
-            memmove(ids[i], ids[i] + (k - (size_t)max_prompt), (size_t)max_prompt * sizeof **ids);
-            k = (size_t)max_prompt;
+    if (max_prompt < 1) return ll_fail("the maximum length of %d leaves no room for %d generated tokens", o->max_len, o->max_gen);
+    for (int k = 0; k < n; k++) {
+        size_t len;
+        if (ll_tokenize(m->tok, S->prompts[k], strlen(S->prompts[k]), o->bos, true, &S->ids[k], &len)) return -1;
+        if ((long long)len > max_prompt) {
+            memmove(S->ids[k], S->ids[k] + (len - (size_t)max_prompt), (size_t)max_prompt * sizeof **S->ids);
+            len = (size_t)max_prompt;
         }
-        n_ids[i] = (int)k;
-        if (n_ids[i] > longest) longest = n_ids[i];
+        S->n_ids[k] = (int)len;
+        if (S->n_ids[k] > longest) longest = S->n_ids[k];
     }
-    r->n_ctx = longest + o->max_gen;
-    if (!(e = make_engine(m, o, longest + o->max_gen))) goto done;
+    S->n_ctx = longest + o->max_gen;
+    if (!(S->e = make_engine(m, o, longest + o->max_gen))) return -1;
     /* lm-eval's stop strings, plus the decoded EOS token */
-    const char *stops[4] = {"Question:", "</s>", "<|im_end|>", NULL};
-    int n_stops = 3;
-    int32_t eos = ll_tok_eos(m->tok);
-    if (eos >= 0 && (eos_text = ll_detokenize(m->tok, &eos, 1, true, NULL))) {
+    S->stops[0] = "Question:";
+    S->stops[1] = "</s>";
+    S->stops[2] = "<|im_end|>";
+    S->n_stops = 3;
+    S->eos = ll_tok_eos(m->tok);
+    if (S->eos >= 0 && (S->eos_text = ll_detokenize(m->tok, &S->eos, 1, true, NULL))) {
         bool have = false;
-        for (int s = 0; s < n_stops; s++) have |= !strcmp(stops[s], eos_text);
-        if (!have && *eos_text) stops[n_stops++] = eos_text;
+        for (int q = 0; q < S->n_stops; q++) have |= !strcmp(S->stops[q], S->eos_text);
+        if (!have && *S->eos_text) S->stops[S->n_stops++] = S->eos_text;
     }
-    long n_ok = 0;
-    for (int i = 0; i < n; i++) {
-        ll_eval_item_result *ir = &r->items[i];
-        char *ns = NULL, *nf = NULL;
-        if (ll_eval_generate(e, m->tok, n_vocab, ids[i], n_ids[i], o->max_gen, eos, stops, n_stops, logits,
-                             &ir->response, &ir->n_gen) ||
-            !(ir->strict = ll_gsm8k_strict(ir->response)) || !(ir->flexible = ll_gsm8k_flexible(ir->response)) ||
-            !(ir->gold = ll_gsm8k_normalize(t->items[i].target)) || !(ns = ll_gsm8k_normalize(ir->strict)) ||
-            !(nf = ll_gsm8k_normalize(ir->flexible))) {
-            ll_fail_prefix("%s item %d (%s:%ld): ", t->name, i, path_of(t), t->items[i].line);
-            free(ns);
-            free(nf);
-            goto done;
-        }
-        r->generated_tokens += ir->n_gen;
-        ir->em_strict = !strcmp(ns, ir->gold);
-        ir->em_flexible = !strcmp(nf, ir->gold);
+    return 0;
+}
+
+static int item_gen(ll_eval_session *S, int k, ll_eval_item_result *ir) {
+    const ll_eval_task *t = S->t;
+    int i = S->items[k];
+    char *ns = NULL, *nf = NULL;
+    memset(ir, 0, sizeof *ir);
+    if (ll_eval_generate(S->e, S->m->tok, S->m->n_vocab, S->ids[k], S->n_ids[k], S->o.max_gen, S->eos, S->stops,
+                         S->n_stops, S->logits, &ir->response, &ir->n_gen) ||
+        !(ir->strict = ll_gsm8k_strict(ir->response)) || !(ir->flexible = ll_gsm8k_flexible(ir->response)) ||
+        !(ir->gold = ll_gsm8k_normalize(t->items[i].target)) || !(ns = ll_gsm8k_normalize(ir->strict)) ||
+        !(nf = ll_gsm8k_normalize(ir->flexible))) {
         free(ns);
         free(nf);
-        n_ok += ir->em_flexible != 0;
-        progress(o, i + 1, n, "flexible %.4f", (double)n_ok / (double)(i + 1));
+        return ll_fail_prefix("%s item %d (%s:%ld): ", t->name, i, path_of(t), t->items[i].line);
     }
-    rc = 0;
-done:
-    if (ids)
-        for (int i = 0; i < n; i++) free(ids[i]);
-    free(ids);
-    free(n_ids);
-    free(logits);
-    free(eos_text);
-    ll_engine_free(e);
-    return rc;
+    ir->em_strict = !strcmp(ns, ir->gold);
+    ir->em_flexible = !strcmp(nf, ir->gold);
+    free(ns);
+    free(nf);
+    return 0;
+}
+
+void ll_eval_end(ll_eval_session *S) {
+    if (!S) return;
+    if (S->toks)
+        for (int k = 0; k < S->n; k++) {
+            if (!S->toks[k]) continue;
+            for (int q = 0; q < S->t->items[S->items[k]].n_req; q++) ll_eval_toks_free(&S->toks[k][q]);
+            free(S->toks[k]);
+        }
+    free(S->toks);
+    if (S->ids)
+        for (int k = 0; k < S->n; k++) free(S->ids[k]);
+    free(S->ids);
+    free(S->n_ids);
+    if (S->prompts)
+        for (int k = 0; k < S->n; k++) free(S->prompts[k]);
+    free(S->prompts);
+    free(S->eos_text);
+    free(S->logits);
+    free(S->items);
+    ll_engine_free(S->e);
+    free(S);
+}
+
+ll_eval_session *ll_eval_begin(ll_model *m, const ll_eval_task *t, const int *items, int n, const ll_eval_opts *opts) {
+    if (!m->tok) { ll_fail("%s: a llama2.c checkpoint needs a tokenizer", m->path); return NULL; }
+    if (opts->bos && ll_tok_bos(m->tok) < 0) { ll_fail("--bos: the model has no BOS token"); return NULL; }
+    if (opts->max_len > m->n_ctx_train) {
+        ll_fail("the maximum length %d is beyond the model's context of %d", opts->max_len, m->n_ctx_train);
+        return NULL;
+    }
+    ll_eval_session *S = ll_calloc(1, sizeof *S);
+    if (!S) return NULL;
+    S->m = m;
+    S->t = t;
+    S->o = *opts;
+    if (S->o.max_len == 0) S->o.max_len = m->n_ctx_train;   /* lm-eval's hf backend: max_position_embeddings */
+    S->n = n;
+    if (!(S->items = ll_malloc((size_t)(n ? n : 1) * sizeof *S->items))) { free(S); return NULL; }
+    for (int k = 0; k < n; k++) {
+        if (items[k] < 0 || items[k] >= t->n_items) {
+            ll_fail("%s: item %d does not exist (the task has %d)", t->name, items[k], t->n_items);
+            ll_eval_end(S);
+            return NULL;
+        }
+        S->items[k] = items[k];
+    }
+    if (t->kind == LL_EVAL_GEN ? begin_gen(S) : begin_loglik(S)) {
+        ll_eval_end(S);
+        return NULL;
+    }
+    return S;
+}
+
+int ll_eval_run_item(ll_eval_session *S, int k, ll_eval_item_result *r) {
+    if (k < 0 || k >= S->n) return ll_fail("item %d of a session of %d", k, S->n);
+    return S->t->kind == LL_EVAL_GEN ? item_gen(S, k, r) : item_loglik(S, k, r);
+}
+
+const char *ll_eval_session_prompt(const ll_eval_session *S, int k) { return S->prompts ? S->prompts[k] : NULL; }
+
+void ll_eval_session_info(const ll_eval_session *S, long long *n_tokens, long long *n_truncated, int *n_ctx, int *max_len) {
+    if (n_tokens) *n_tokens = S->n_tokens;
+    if (n_truncated) *n_truncated = S->n_truncated;
+    if (n_ctx) *n_ctx = S->n_ctx;
+    if (max_len) *max_len = S->o.max_len;
 }
 
 int ll_eval_aggregate(const ll_eval_task *t, ll_eval_results *r, int bootstrap_iters) {
@@ -253,37 +329,56 @@ int ll_eval_aggregate(const ll_eval_task *t, ll_eval_results *r, int bootstrap_i
     return 0;
 }
 
-int ll_eval_run(ll_model *m, const ll_eval_task *t, const ll_eval_opts *opts, ll_eval_results *r) {
+int ll_eval_run(ll_model *m, const ll_eval_task *t, const ll_eval_opts *o, ll_eval_results *r) {
     memset(r, 0, sizeof *r);
-    if (!m->tok) return ll_fail("%s: a llama2.c checkpoint needs a tokenizer", m->path);
-    ll_eval_opts o = *opts;
-    if (o.bos && ll_tok_bos(m->tok) < 0) return ll_fail("--bos: the model has no BOS token");
-    if (o.max_len > m->n_ctx_train)
-        return ll_fail("the maximum length %d is beyond the model's context of %d", o.max_len, m->n_ctx_train);
-    if (o.max_len == 0) o.max_len = m->n_ctx_train;   /* lm-eval's hf backend: max_position_embeddings */
-    r->max_len = o.max_len;
-    r->n = n_items(t, &o);
-    if (!(r->items = ll_calloc((size_t)(r->n ? r->n : 1), sizeof *r->items))) return -1;
+    int n = n_items(t, o);
+    int *idx = ll_malloc((size_t)(n ? n : 1) * sizeof *idx);
+    if (!idx) return -1;
+    for (int i = 0; i < n; i++) idx[i] = i;
+    ll_eval_session *S = ll_eval_begin(m, t, idx, n, o);
+    free(idx);
+    if (!S) return -1;
     double t0 = now_s();
-    int rc = t->kind == LL_EVAL_GEN ? run_gen(m, t, &o, r) : run_loglik(m, t, &o, r);
+    int rc = -1;
+    r->n = n;
+    if (!(r->items = ll_calloc((size_t)(n ? n : 1), sizeof *r->items))) goto done;
+    if (t->kind == LL_EVAL_GEN && !(r->prompts = ll_calloc((size_t)(n ? n : 1), sizeof *r->prompts))) goto done;
+    long n_ok = 0;
+    for (int i = 0; i < n; i++) {
+        if (ll_eval_run_item(S, i, &r->items[i])) goto done;
+        if (t->kind == LL_EVAL_GEN) {
+            r->generated_tokens += r->items[i].n_gen;
+            n_ok += r->items[i].em_flexible != 0;
+            if (!(r->prompts[i] = ll_strndup(S->prompts[i], strlen(S->prompts[i])))) goto done;
+            progress(o, i + 1, n, "flexible %.4f", (double)n_ok / (double)(i + 1));
+        } else {
+            n_ok += r->items[i].acc != 0;
+            progress(o, i + 1, n, "acc %.4f", (double)n_ok / (double)(i + 1));
+        }
+    }
+    ll_eval_session_info(S, &r->n_tokens, &r->n_truncated, &r->n_ctx, &r->max_len);
     r->seconds = now_s() - t0;
-    if (!rc) rc = ll_eval_aggregate(t, r, o.bootstrap_iters);
+    rc = ll_eval_aggregate(t, r, o->bootstrap_iters);
+done:
+    ll_eval_end(S);
     if (rc) ll_eval_results_free(r);
     return rc;
 }
 
+void ll_eval_item_result_free(ll_eval_item_result *ir) {
+    free(ir->ll);
+    free(ir->greedy);
+    free(ir->n_cont);
+    free(ir->response);
+    free(ir->strict);
+    free(ir->flexible);
+    free(ir->gold);
+    memset(ir, 0, sizeof *ir);
+}
+
 void ll_eval_results_free(ll_eval_results *r) {
     if (r->items)
-        for (int i = 0; i < r->n; i++) {
-            ll_eval_item_result *ir = &r->items[i];
-            free(ir->ll);
-            free(ir->greedy);
-            free(ir->n_cont);
-            free(ir->response);
-            free(ir->strict);
-            free(ir->flexible);
-            free(ir->gold);
-        }
+        for (int i = 0; i < r->n; i++) ll_eval_item_result_free(&r->items[i]);
     if (r->prompts)
         for (int i = 0; i < r->n; i++) free(r->prompts[i]);
     free(r->prompts);
