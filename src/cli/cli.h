@@ -25,6 +25,7 @@ int cmd_export(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_regions_bound(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_study(int argc, char **argv);
 /* `probe intrinsic-dim --input X.npy` (cmd_idim.c), and the report shared with the model path. */
 int cmd_probe_idim(int argc, char **argv);
 int idim_report(const double *X, long long N, long long D, int k, double alpha, const char *source, bool json,
@@ -98,7 +99,7 @@ typedef struct {
     const char *label;
     long total, done;
     double t0, last;
-    bool tty, drawn;
+    bool tty, drawn, ended;
     int sub_done, sub_total;
     struct ll_engine *engine;
     char extra[128];

@@ -343,6 +343,8 @@ static void progress_draw(cli_progress *p, bool force) {
     bool end = p->done >= p->total;
     if (!force && !end && t - p->last < (p->tty ? 0.2 : 5.0)) return;
     if (end && !p->drawn && p->total <= 1) return;   /* one quick item: no progress line at all */
+    if (end && p->ended) return;                     /* the final line once */
+    p->ended = end;
     p->drawn = true;
     p->last = t;
     double el = t - p->t0, rate = el > 0 ? (double)p->done / el : 0;

@@ -63,6 +63,7 @@ static const struct {
     {"probe", cmd_probe, "inside measurements: cosine, block-influence, attention-id, mlp-regions, intrinsic-dim"},
     {"regions-bound", cmd_regions_bound, "log10 of hyperplane-arrangement region counts R(N,d), R0(N,d)"},
     {"eval", cmd_eval, "benchmarks scored exactly as lm-evaluation-harness scores them"},
+    {"study", cmd_study, "whole experiments, resumable: study painters (Transformer Layers as Painters)"},
 };
 
 static void usage(FILE *f) {

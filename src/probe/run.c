@@ -135,14 +135,14 @@ static void flush_batch(acc *A) {
     A->n_batches++;
 }
 
-static int fold_states(acc *A, const ll_probe *p, int T, int D) {
-    int S = A->S;
+static int fold_states(acc *A, const ll_probe *p, int T_all, int D) {
+    int S = A->S, t0 = A->o->first_position < T_all ? A->o->first_position : T_all - 1, T = T_all - t0;
     size_t n = (size_t)T * D;
     double *nn = ll_calloc((size_t)S, sizeof *nn), *ln = ll_calloc((size_t)S, sizeof *ln);
     double *tn = ll_calloc((size_t)S * T, sizeof *tn);
     if (!nn || !ln || !tn) { free(nn); free(ln); free(tn); return -1; }
     for (int a = 0; a < S; a++) {
-        const float *x = ll_probe_state(p, a);
+        const float *x = ll_probe_state(p, a) + (size_t)t0 * D;
         nn[a] = dotd(x, x, n);
         for (int t = 0; t < T; t++) tn[(size_t)a * T + t] = dotd(x + (size_t)t * D, x + (size_t)t * D, (size_t)D);
         ln[a] = tn[(size_t)a * T + T - 1];
@@ -153,9 +153,9 @@ static int fold_states(acc *A, const ll_probe *p, int T, int D) {
         A->b_var[a] += ss / (double)n;
     }
     for (int a = 0; a < S; a++) {
-        const float *x = ll_probe_state(p, a);
+        const float *x = ll_probe_state(p, a) + (size_t)t0 * D;
         for (int b = a; b < S; b++) {
-            const float *y = ll_probe_state(p, b);
+            const float *y = ll_probe_state(p, b) + (size_t)t0 * D;
             double f = 0, tk = 0, lc = 0;
             for (int t = 0; t < T; t++) {
                 double d = dotd(x + (size_t)t * D, y + (size_t)t * D, (size_t)D);

@@ -37,6 +37,8 @@ int ll_probe_samples_pad8(ll_probe_samples *ss);
 typedef struct {
     int kinds;                 /* LL_PROBE_* bits */
     bool pad;                  /* cosine: samples come in padded batches of 8 (batch means, then the mean) */
+    int first_position;        /* cosine, variance, block-influence: positions before it are left out (0 = none;
+                                  1 leaves out the attention sink's token) */
     int span;                  /* block-influence: angular distance between states span apart (0 = none) */
     int entry_k;               /* intrinsic-dim: the state after entry k (0 = embeddings, -1 = last) */
     bool points_prompts;       /* intrinsic-dim: last token of each sample (true) or every token */

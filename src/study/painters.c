@@ -1,0 +1,408 @@
+/* painters.c — the Painters study: plans, the resumable run, the scores and their export (painters.h). */
+#include "study/painters.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "io/files.h"
+#include "model/model.h"
+#include "plan/plan.h"
+#include "probe/run.h"
+#include "run/engine.h"
+#include "tokenizer/tokenizer.h"
+#include "util/err.h"
+#include "util/pyrandom.h"
+
+const char *const ll_painters_variant_names[LL_PV_COUNT] = {"skip", "middle_repeat", "reverse", "random", "parallel",
+                                                            "looped_parallel"};
+
+void ll_painters_default_opts(ll_painters_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->limit = -1;
+    o->variants = (1 << LL_PV_COUNT) - 1;
+    o->seeds = 10;
+    o->loops = 3;
+    o->analyses = LL_PAINTERS_A_COSINE | LL_PAINTERS_A_SINGLE | LL_PAINTERS_A_LOOPS;
+    o->cosine_samples = 100;
+    o->single_limit = -1;
+    o->ppl_ctx = 1024;
+    o->ppl_tokens = 8192;
+    o->max_gen = 256;
+    o->n_threads = 2;
+    o->exact = true;
+}
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* ---- the plans ---- */
+
+typedef struct {
+    char spec[64], variant[24], grp[16];
+    int s, m, seed, k;
+    bool lambada_only;     /* single skip / switch: run on lambada_openai only */
+} plan_t;
+
+typedef struct {
+    plan_t *v;
+    int n, cap;
+} plans_t;
+
+static int plans_add(plans_t *P, const char *spec, const char *variant, const char *grp, int s, int m, int seed, int k,
+                     bool lambada_only) {
+    for (int i = 0; i < P->n; i++)
+        if (!strcmp(P->v[i].spec, spec)) return 0;   /* one plan, one run: e.g. looped_parallel:s:3 in the grid too */
+    if (P->n == P->cap) {
+        int cap = P->cap ? P->cap * 2 : 64;
+        plan_t *nv = ll_realloc(P->v, (size_t)cap * sizeof *nv);
+        if (!nv) return -1;
+        P->v = nv;
+        P->cap = cap;
+    }
+    plan_t *p = &P->v[P->n++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->spec, sizeof p->spec, "%s", spec);
+    snprintf(p->variant, sizeof p->variant, "%s", variant);
+    snprintf(p->grp, sizeof p->grp, "%s", grp);
+    p->s = s, p->m = m, p->seed = seed, p->k = k, p->lambada_only = lambada_only;
+    return 0;
+}
+
+static int starts_of(const ll_painters_opts *o, int L, int *out) {
+    int n = 0;
+    if (o->n_starts)
+        for (int i = 0; i < o->n_starts; i++) out[n++] = o->starts[i];
+    else
+        for (int s = L / 2 - 1; s >= 0; s--) out[n++] = s;
+    return n;
+}
+
+static int make_plans(const ll_painters_opts *o, int L, plans_t *P) {
+    char spec[64];
+    int starts[LL_PAINTERS_MAX_STARTS], ns = starts_of(o, L, starts);
+    if (plans_add(P, "full", "full", "grid", -1, 0, -1, 0, false)) return -1;
+    for (int i = 0; i < ns; i++) {
+        int s = starts[i], m = L - 2 * s - 1;
+        if (m < 1) return ll_fail("--starts: s = %d leaves no middle layer for a %d-layer model (s <= %d)", s, L, L / 2 - 1);
+        for (int v = 0; v < LL_PV_COUNT; v++) {
+            if (!(o->variants & (1 << v))) continue;
+            const char *name = ll_painters_variant_names[v];
+            if (v == LL_PV_RANDOM) {
+                for (int seed = 0; seed < o->seeds; seed++) {
+                    snprintf(spec, sizeof spec, "random:%d:%d", s, seed);
+                    if (plans_add(P, spec, name, "grid", s, m, seed, 0, false)) return -1;
+                }
+                continue;
+            }
+            if (v == LL_PV_LOOPED) snprintf(spec, sizeof spec, "looped_parallel:%d:%d", s, o->loops);
+            else snprintf(spec, sizeof spec, "%s:%d", name, s);
+            if (plans_add(P, spec, name, "grid", s, m, -1, v == LL_PV_LOOPED ? o->loops : 0, false)) return -1;
+        }
+    }
+    if (o->analyses & LL_PAINTERS_A_LOOPS) {
+        int K = o->loops_grid > 0 ? o->loops_grid : o->loops + 2;
+        for (int i = 0; i < ns; i++)
+            for (int k = 1; k <= K; k++) {
+                snprintf(spec, sizeof spec, "looped_parallel:%d:%d", starts[i], k);
+                if (plans_add(P, spec, "looped_parallel", "loops", starts[i], L - 2 * starts[i] - 1, -1, k, false)) return -1;
+            }
+    }
+    if (o->analyses & LL_PAINTERS_A_SINGLE) {
+        for (int i = 0; i < L; i++) {
+            snprintf(spec, sizeof spec, "skip_one:%d", i);
+            if (plans_add(P, spec, "skip_one", "single", i, 1, -1, 0, true)) return -1;
+        }
+        for (int i = 0; i + 1 < L; i++) {
+            snprintf(spec, sizeof spec, "switch:%d", i);
+            if (plans_add(P, spec, "switch", "single", i, 2, -1, 0, true)) return -1;
+        }
+    }
+    return 0;
+}
+
+char *ll_painters_params_json(const ll_painters_opts *o, int n_layer) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON *t = cJSON_AddArrayToObject(j, "tasks");
+    for (int i = 0; i < o->n_tasks; i++) cJSON_AddItemToArray(t, cJSON_CreateString(o->tasks[i]));
+    cJSON_AddNumberToObject(j, "limit", (double)o->limit);
+    cJSON_AddNumberToObject(j, "sample", (double)o->sample);
+    cJSON_AddNumberToObject(j, "sample_seed", (double)o->sample_seed);
+    cJSON *v = cJSON_AddArrayToObject(j, "variants");
+    for (int i = 0; i < LL_PV_COUNT; i++)
+        if (o->variants & (1 << i)) cJSON_AddItemToArray(v, cJSON_CreateString(ll_painters_variant_names[i]));
+    int starts[LL_PAINTERS_MAX_STARTS], ns = starts_of(o, n_layer, starts);
+    cJSON_AddItemToObject(j, "starts", cJSON_CreateIntArray(starts, ns));
+    cJSON_AddNumberToObject(j, "seeds", o->seeds);
+    cJSON_AddNumberToObject(j, "loops", o->loops);
+    cJSON_AddNumberToObject(j, "loops_grid", o->loops_grid > 0 ? o->loops_grid : o->loops + 2);
+    cJSON_AddNumberToObject(j, "analyses", o->analyses);
+    cJSON_AddNumberToObject(j, "cosine_samples", (double)o->cosine_samples);
+    cJSON_AddNumberToObject(j, "single_limit", o->single_limit);
+    cJSON_AddStringToObject(j, "ppl_file", o->ppl_file ? o->ppl_file : "");
+    cJSON_AddNumberToObject(j, "ppl_ctx", o->ppl_ctx);
+    cJSON_AddNumberToObject(j, "ppl_tokens", (double)o->ppl_tokens);
+    cJSON_AddNumberToObject(j, "max_gen", o->max_gen);
+    cJSON_AddBoolToObject(j, "bos", o->bos);
+    cJSON_AddStringToObject(j, "compute", o->exact ? "exact" : "llamacpp");
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!s) ll_fail("out of memory");
+    return s;
+}
+
+/* The items of a task the study scores: the first limit, or a seeded random.sample of them. */
+static int choose_items(const ll_eval_task *t, long limit, long sample, uint64_t seed, int **out, int *n) {
+    int N = t->n_items;
+    if (sample > 0) {
+        int k = sample < N ? (int)sample : N;
+        if (!(*out = ll_malloc((size_t)k * sizeof **out))) return -1;
+        ll_pyrng r;
+        ll_pyrng_seed(&r, seed);
+        if (ll_pyrng_sample(&r, N, k, *out)) return ll_fail("sample of %d of %d items failed", k, N);
+        *n = k;
+        return 0;
+    }
+    int k = limit >= 0 && limit < N ? (int)limit : N;
+    if (!(*out = ll_malloc((size_t)(k ? k : 1) * sizeof **out))) return -1;
+    for (int i = 0; i < k; i++) (*out)[i] = i;
+    *n = k;
+    return 0;
+}
+
+typedef struct {
+    const ll_painters_opts *o;
+    long done, total;
+    char what[160];
+} prog_t;
+
+static void say(prog_t *g) {
+    if (g->o->progress) g->o->progress(g->o->progress_ctx, g->done, g->total, g->what);
+}
+
+/* Runs plan p on the items of t not yet stored, committing each. */
+static int run_unit(ll_model *m, const ll_painters_opts *o, ll_store *s, const ll_eval_task *t, const int *items, int n,
+                    const plan_t *p, prog_t *g) {
+    int *todo = ll_malloc((size_t)(n ? n : 1) * sizeof *todo), nt = 0;
+    if (!todo) return -1;
+    for (int k = 0; k < n; k++) {
+        int h = ll_store_has_item(s, t->name, items[k], p->spec);
+        if (h < 0) { free(todo); return -1; }
+        if (!h) todo[nt++] = items[k];
+    }
+    g->done += n - nt;
+    if (!nt) { free(todo); return 0; }
+    ll_order ord = {0, NULL, 0};
+    if (ll_plan_parse(p->spec, m->n_layer, &ord)) { free(todo); return -1; }
+    ll_eval_opts eo;
+    ll_eval_default_opts(&eo);
+    eo.bos = o->bos;
+    eo.max_gen = o->max_gen;
+    eo.order = &ord;
+    eo.n_threads = o->n_threads;
+    eo.exact = o->exact;
+    eo.parallel_kv_mean = true;   /* the paper's generation code averages a parallel group's K/V */
+    eo.layer_progress = o->layer_progress;
+    eo.progress_ctx = o->progress_ctx;
+    ll_eval_session *S = ll_eval_begin(m, t, todo, nt, &eo);
+    int rc = S ? 0 : -1;
+    for (int k = 0; !rc && k < nt; k++) {
+        snprintf(g->what, sizeof g->what, "%s on %s item %d", p->spec, t->name, todo[k]);
+        say(g);
+        double t0 = now_s();
+        ll_eval_item_result r;
+        rc = ll_eval_run_item(S, k, &r);
+        if (rc) break;
+        double dt = now_s() - t0;
+        rc = ll_store_put_item(s, t->name, todo[k], p->spec, &r, dt);
+        if (!rc) rc = ll_store_add_progress(s, "seconds", dt);
+        if (!rc) rc = ll_store_add_progress(s, "layer_passes", (double)ord.n_passes * r.n_req);
+        ll_eval_item_result_free(&r);
+        g->done++;
+    }
+    ll_eval_end(S);
+    ll_order_free(&ord);
+    free(todo);
+    if (rc) ll_fail_prefix("plan %s: ", p->spec);
+    return rc;
+}
+
+static int run_ppl(ll_model *m, const ll_painters_opts *o, ll_store *s, const int32_t *ids, size_t n, const plan_t *p) {
+    int h = ll_store_get_ppl(s, p->spec, NULL, NULL, NULL);
+    if (h != 0) return h < 0 ? -1 : 0;
+    ll_order ord = {0, NULL, 0};
+    if (ll_plan_parse(p->spec, m->n_layer, &ord)) return -1;
+    int W = o->ppl_ctx < (int)n ? o->ppl_ctx : (int)n;
+    ll_engine_opts eo = {.n_ctx = W, .n_threads = o->n_threads, .exact = o->exact};
+    ll_engine *e = ll_engine_new(m, &ord, &eo);
+    ll_order_free(&ord);
+    if (!e) return -1;
+    if (o->layer_progress) ll_engine_set_progress(e, o->layer_progress, o->progress_ctx);
+    ll_ppl_opts po;
+    ll_ppl_default_opts(&po);
+    po.ctx = W;
+    ll_ppl_result r;
+    double t0 = now_s();
+    int rc = ll_ppl_run(e, m->n_vocab, ids, n, &po, &r);
+    ll_engine_free(e);
+    if (!rc) rc = ll_store_put_ppl(s, p->spec, r.scored, r.windows, r.mean_nll, r.ppl, now_s() - t0);
+    if (rc) ll_fail_prefix("perplexity of plan %s: ", p->spec);
+    return rc;
+}
+
+/* cosine matrices for one plan: flattened and per token, with and without position 0 (one analysis row) */
+static int run_cosine(ll_model *m, const ll_painters_opts *o, ll_store *s, const ll_probe_samples *ss, const char *spec) {
+    char name[96];
+    snprintf(name, sizeof name, "cosine:%s", spec);
+    bool found;
+    char *have = ll_store_get_analysis(s, name, &found);
+    free(have);
+    if (found) return 0;
+    ll_order ord = {0, NULL, 0};
+    if (ll_plan_parse(spec, m->n_layer, &ord)) return -1;
+    cJSON *j = cJSON_CreateObject();
+    int rc = 0;
+    for (int first = 0; first <= 1 && !rc; first++) {
+        ll_probe_run_opts ro;
+        ll_probe_run_default_opts(&ro);
+        ro.kinds = LL_PROBE_COSINE | LL_PROBE_BI;
+        ro.pad = true;
+        ro.first_position = first;
+        ro.order = &ord;
+        ro.n_threads = o->n_threads;
+        ro.exact = o->exact;
+        ro.layer_progress = o->layer_progress;
+        ro.progress_ctx = o->progress_ctx;
+        ll_probe_results R;
+        if ((rc = ll_probe_run(m, ss, &ro, &R))) break;
+        cJSON *v = cJSON_AddObjectToObject(j, first ? "without_first" : "all_positions");
+        cJSON *fl = cJSON_AddArrayToObject(v, "flat"), *tk = cJSON_AddArrayToObject(v, "token");
+        for (int a = 0; a < R.S; a++) {
+            cJSON_AddItemToArray(fl, cJSON_CreateDoubleArray(R.cos_flat + (size_t)a * R.S, R.S));
+            cJSON_AddItemToArray(tk, cJSON_CreateDoubleArray(R.cos_token + (size_t)a * R.S, R.S));
+        }
+        cJSON_AddItemToObject(v, "variance", cJSON_CreateDoubleArray(R.variance, R.S));
+        cJSON_AddNumberToObject(v, "n_samples", R.n_samples);
+        ll_probe_results_free(&R);
+    }
+    ll_order_free(&ord);
+    char *txt = rc ? NULL : cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!rc && !txt) rc = ll_fail("out of memory");
+    if (!rc) rc = ll_store_put_analysis(s, name, txt);
+    free(txt);
+    if (rc) ll_fail_prefix("cosine analysis of plan %s: ", spec);
+    return rc;
+}
+
+int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s) {
+    if (!m->tok) return ll_fail("%s: a llama2.c checkpoint needs a tokenizer", m->path);
+    int L = m->n_layer, rc = -1;
+    plans_t P = {0};
+    ll_eval_task tasks[LL_PAINTERS_MAX_TASKS], lambada;
+    int *items[LL_PAINTERS_MAX_TASKS] = {0}, n_items[LL_PAINTERS_MAX_TASKS] = {0}, *lam_items = NULL, n_lam = 0;
+    bool have_lambada = false;
+    int32_t *ppl_ids = NULL;
+    size_t n_ppl = 0;
+    memset(&lambada, 0, sizeof lambada);
+    memset(tasks, 0, sizeof tasks);
+    if (make_plans(o, L, &P)) goto done;
+    for (int i = 0; i < P.n; i++)
+        if (ll_store_put_plan(s, P.v[i].spec, P.v[i].variant, P.v[i].s, P.v[i].m, P.v[i].seed, P.v[i].k, P.v[i].grp)) goto done;
+    for (int t = 0; t < o->n_tasks; t++) {
+        if (ll_eval_load(o->tasks[t], o->data[t], o->fewshot[t], &tasks[t])) goto done;
+        if (choose_items(&tasks[t], o->limit, o->sample, o->sample_seed, &items[t], &n_items[t])) goto done;
+    }
+    bool want_lambada = (o->analyses & (LL_PAINTERS_A_SINGLE | LL_PAINTERS_A_COSINE)) != 0;
+    if (want_lambada) {
+        if (!o->lambada_data) { ll_fail("the analyses need lambada_openai's data file"); goto done; }
+        if (ll_eval_load("lambada_openai", o->lambada_data, NULL, &lambada)) goto done;
+        have_lambada = true;
+        long lim = o->single_limit >= 0 ? o->single_limit : o->limit;
+        if (choose_items(&lambada, lim, o->single_limit >= 0 ? 0 : o->sample, o->sample_seed, &lam_items, &n_lam)) goto done;
+    }
+    if (o->ppl_file) {
+        size_t len;
+        FILE *f = ll_fopen_input(o->ppl_file, "perplexity text");
+        if (!f) goto done;
+        char *buf = NULL;
+        size_t cap = 0;
+        len = 0;
+        for (;;) {
+            if (len + 65536 + 1 > cap) {
+                char *nb = ll_realloc(buf, cap = (cap ? cap * 2 : 1 << 20));
+                if (!nb) { free(buf); fclose(f); goto done; }
+                buf = nb;
+            }
+            size_t r = fread(buf + len, 1, cap - len - 1, f);
+            len += r;
+            if (r == 0) break;
+        }
+        fclose(f);
+        if (!buf) { ll_fail("%s is empty", o->ppl_file); goto done; }
+        buf[len] = 0;
+        int trc = ll_tokenize(m->tok, buf, len, ll_tok_default_bos(m->tok), false, &ppl_ids, &n_ppl);
+        free(buf);
+        if (trc) goto done;
+        if (o->ppl_tokens > 0 && (size_t)o->ppl_tokens < n_ppl) n_ppl = (size_t)o->ppl_tokens;
+        if (n_ppl < 2) { ll_fail("%s: fewer than 2 tokens", o->ppl_file); goto done; }
+    }
+    /* the total work: items x plans (single skip/switch on lambada only), for the progress */
+    prog_t g = {o, 0, 0, ""};
+    for (int i = 0; i < P.n; i++) {
+        if (P.v[i].lambada_only) g.total += n_lam;
+        else
+            for (int t = 0; t < o->n_tasks; t++) g.total += n_items[t];
+    }
+    for (int i = 0; i < P.n; i++) {
+        const plan_t *p = &P.v[i];
+        if (p->lambada_only) {
+            if (have_lambada && run_unit(m, o, s, &lambada, lam_items, n_lam, p, &g)) goto done;
+            continue;
+        }
+        for (int t = 0; t < o->n_tasks; t++)
+            if (run_unit(m, o, s, &tasks[t], items[t], n_items[t], p, &g)) goto done;
+        if (ppl_ids && !strcmp(p->grp, "grid")) {
+            snprintf(g.what, sizeof g.what, "%s: perplexity", p->spec);
+            say(&g);
+            if (run_ppl(m, o, s, ppl_ids, n_ppl, p)) goto done;
+        }
+    }
+    if ((o->analyses & LL_PAINTERS_A_COSINE) && have_lambada) {
+        ll_probe_samples ss = {0};
+        int crc = ll_probe_task_samples(m->tok, o->bos, &lambada, o->cosine_samples, &ss);
+        if (!crc) crc = ll_probe_samples_pad8(&ss);
+        int s0 = L / 2 - 3 > 0 ? L / 2 - 3 : 0;   /* the paper's A.4: s = 13 of 32 layers, M = 5 */
+        char skip[32], rep[32];
+        snprintf(skip, sizeof skip, "skip:%d", s0);
+        snprintf(rep, sizeof rep, "middle_repeat:%d", s0);
+        const char *specs[3] = {"full", skip, rep};
+        for (int i = 0; !crc && i < 3; i++) {
+            snprintf(g.what, sizeof g.what, "cosine matrices of %s", specs[i]);
+            say(&g);
+            crc = run_cosine(m, o, s, &ss, specs[i]);
+        }
+        ll_probe_samples_free(&ss);
+        if (crc) goto done;
+    }
+    snprintf(g.what, sizeof g.what, "done");
+    say(&g);
+    rc = 0;
+done:
+    for (int t = 0; t < o->n_tasks; t++) {
+        ll_eval_task_free(&tasks[t]);
+        free(items[t]);
+    }
+    if (have_lambada) ll_eval_task_free(&lambada);
+    free(lam_items);
+    free(ppl_ids);
+    free(P.v);
+    return rc;
+}

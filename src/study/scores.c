@@ -1,0 +1,348 @@
+/* scores.c — the Painters study's scores, recomputed from the store's item results, and their export. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "io/files.h"
+#include "study/painters.h"
+#include "util/err.h"
+
+/* What a task is, from its name (as tasks.c's task_init decides). */
+static void task_shape(const char *name, ll_eval_task *t) {
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->kind = !strcmp(name, "gsm8k") ? LL_EVAL_GEN : !strcmp(name, "lambada_openai") ? LL_EVAL_LOGLIK : LL_EVAL_MC;
+    t->has_acc_norm = !strcmp(name, "arc_easy") || !strcmp(name, "arc_challenge") || !strcmp(name, "piqa") ||
+                      !strcmp(name, "hellaswag");
+}
+
+/* The metric the aggregates over tasks use. */
+static const char *primary_metric(const ll_eval_task *t) {
+    return t->kind == LL_EVAL_GEN ? "exact_match_flexible" : "acc";
+}
+
+typedef struct {
+    ll_score_row *v;
+    int n, cap;
+} rows_t;
+
+static ll_score_row *row_add(rows_t *R) {
+    if (R->n == R->cap) {
+        int cap = R->cap ? R->cap * 2 : 256;
+        ll_score_row *nv = ll_realloc(R->v, (size_t)cap * sizeof *nv);
+        if (!nv) return NULL;
+        R->v = nv;
+        R->cap = cap;
+    }
+    ll_score_row *r = &R->v[R->n++];
+    memset(r, 0, sizeof *r);
+    r->value = r->stderr_ = r->chance = r->normalised = NAN;
+    return r;
+}
+
+static void row_plan(ll_score_row *r, const ll_store_plan *p) {
+    snprintf(r->plan, sizeof r->plan, "%s", p->plan);
+    snprintf(r->variant, sizeof r->variant, "%s", p->variant);
+    snprintf(r->grp, sizeof r->grp, "%s", p->grp);
+    r->s = p->s, r->m = p->m, r->seed = p->seed, r->k = p->k;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* the median of v[0..n) (sorted in place), NAN when n == 0 */
+static double median(double *v, int n) {
+    if (!n) return NAN;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static const ll_score_row *find(const rows_t *R, const char *plan, const char *task, const char *metric) {
+    for (int i = 0; i < R->n; i++)
+        if (!strcmp(R->v[i].plan, plan) && !strcmp(R->v[i].task, task) && !strcmp(R->v[i].metric, metric)) return &R->v[i];
+    return NULL;
+}
+
+typedef struct {
+    const char *name;
+    double v, se;
+    bool normalise;
+} metric_t;
+
+int ll_painters_scores(ll_store *s, ll_score_row **out, int *n_out) {
+    *out = NULL;
+    *n_out = 0;
+    ll_store_plan *plans = NULL;
+    char **tasks = NULL;
+    int np = 0, nt = 0, rc = -1;
+    rows_t R = {0};
+    if (ll_store_list_plans(s, &plans, &np) || ll_store_list_tasks(s, &tasks, &nt)) goto done;
+    /* 1. every metric of every (plan, task) with results */
+    for (int p = 0; p < np; p++) {
+        for (int t = 0; t < nt; t++) {
+            int *ids = NULL, n = 0;
+            if (ll_store_item_ids(s, tasks[t], plans[p].plan, &ids, &n)) goto done;
+            if (!n) { free(ids); continue; }
+            ll_eval_task shape;
+            task_shape(tasks[t], &shape);
+            ll_eval_results r;
+            memset(&r, 0, sizeof r);
+            r.n = n;
+            if (!(r.items = ll_calloc((size_t)n, sizeof *r.items)) ||
+                ll_store_get_items(s, tasks[t], plans[p].plan, ids, n, r.items)) {
+                free(r.items);
+                free(ids);
+                goto done;
+            }
+            double chance = 0;
+            if (shape.kind == LL_EVAL_MC) {
+                for (int i = 0; i < n; i++) chance += r.items[i].n_req > 0 ? 1.0 / r.items[i].n_req : 0;
+                chance /= n;
+            }
+            int arc = ll_eval_aggregate(&shape, &r, 100000);
+            ll_eval_results_free(&r);
+            free(ids);
+            if (arc) goto done;
+            metric_t ms[3];
+            int nm = 0;
+            if (shape.kind == LL_EVAL_GEN) {
+                ms[nm++] = (metric_t){"exact_match_strict", r.em_strict, r.em_strict_stderr, true};
+                ms[nm++] = (metric_t){"exact_match_flexible", r.em_flexible, r.em_flexible_stderr, true};
+            } else {
+                ms[nm++] = (metric_t){"acc", r.acc, r.acc_stderr, true};
+                if (shape.has_acc_norm) ms[nm++] = (metric_t){"acc_norm", r.acc_norm, r.acc_norm_stderr, true};
+                if (shape.kind == LL_EVAL_LOGLIK) ms[nm++] = (metric_t){"perplexity", r.ppl, r.ppl_stderr, false};
+            }
+            for (int k = 0; k < nm; k++) {
+                ll_score_row *row = row_add(&R);
+                if (!row) goto done;
+                row_plan(row, &plans[p]);
+                snprintf(row->task, sizeof row->task, "%s", tasks[t]);
+                snprintf(row->metric, sizeof row->metric, "%s", ms[k].name);
+                row->value = ms[k].v;
+                row->stderr_ = ms[k].se;
+                row->chance = ms[k].normalise ? chance : NAN;
+                row->n = n;
+            }
+        }
+    }
+    /* 2. normalised against the full model; a task on which the full model is within 2 standard errors of
+     * chance is flagged (its normalised score means nothing) */
+    for (int i = 0; i < R.n; i++) {
+        ll_score_row *row = &R.v[i];
+        const ll_score_row *full = find(&R, "full", row->task, row->metric);
+        ll_eval_task shape;
+        task_shape(row->task, &shape);
+        const ll_score_row *fp = find(&R, "full", row->task, primary_metric(&shape));
+        if (fp) {
+            double se = isfinite(fp->stderr_) ? fp->stderr_ : 0;
+            row->flagged = fabs(fp->value - fp->chance) <= 2 * se;
+        }
+        if (full && isfinite(row->chance) && full->value != row->chance)
+            row->normalised = (row->value - row->chance) / (full->value - row->chance);
+    }
+    /* 3. per plan: median and mean over the tasks that are not flagged, of the primary metric normalised */
+    int n_base = R.n;
+    for (int p = 0; p < np; p++) {
+        double v[LL_PAINTERS_MAX_TASKS * 4];
+        int k = 0, n_items = 0;
+        for (int i = 0; i < n_base; i++) {
+            const ll_score_row *row = &R.v[i];
+            ll_eval_task shape;
+            task_shape(row->task, &shape);
+            if (strcmp(row->plan, plans[p].plan) || strcmp(row->metric, primary_metric(&shape)) || row->flagged ||
+                !isfinite(row->normalised) || k >= (int)(sizeof v / sizeof *v))
+                continue;
+            v[k++] = row->normalised;
+            n_items += row->n;
+        }
+        if (!k) continue;
+        double mean = 0;
+        for (int i = 0; i < k; i++) mean += v[i];
+        mean /= k;
+        const char *names[2] = {"median", "mean"};
+        double vals[2] = {median(v, k), mean};
+        for (int a = 0; a < 2; a++) {
+            ll_score_row *row = row_add(&R);
+            if (!row) goto done;
+            row_plan(row, &plans[p]);
+            snprintf(row->task, sizeof row->task, "%s", names[a]);
+            snprintf(row->metric, sizeof row->metric, "normalised");
+            row->value = row->normalised = vals[a];
+            row->n = k;
+        }
+    }
+    /* 4. random order: the mean over seeds of each plan-level aggregate, with its min and max */
+    int n_agg = R.n;
+    for (int p = 0; p < np; p++) {
+        if (strcmp(plans[p].variant, "random") || plans[p].seed != 0) continue;
+        for (int a = 0; a < 2; a++) {
+            const char *agg = a ? "mean" : "median";
+            double sum = 0, mn = INFINITY, mx = -INFINITY;
+            int k = 0;
+            for (int i = 0; i < n_agg; i++) {
+                const ll_score_row *row = &R.v[i];
+                if (strcmp(row->variant, "random") || row->s != plans[p].s || strcmp(row->task, agg)) continue;
+                sum += row->value;
+                mn = row->value < mn ? row->value : mn;
+                mx = row->value > mx ? row->value : mx;
+                k++;
+            }
+            if (!k) continue;
+            const char *mnames[3] = {"normalised", "normalised_min", "normalised_max"};
+            double mv[3] = {sum / k, mn, mx};
+            for (int q = 0; q < 3; q++) {
+                ll_score_row *row = row_add(&R);
+                if (!row) goto done;
+                row_plan(row, &plans[p]);
+                snprintf(row->plan, sizeof row->plan, "random:%d:mean", plans[p].s);
+                row->seed = -1;
+                snprintf(row->task, sizeof row->task, "%s", agg);
+                snprintf(row->metric, sizeof row->metric, "%s", mnames[q]);
+                row->value = row->normalised = mv[q];
+                row->n = k;
+            }
+        }
+    }
+    *out = R.v;
+    *n_out = R.n;
+    R.v = NULL;
+    rc = 0;
+done:
+    free(R.v);
+    free(plans);
+    for (int t = 0; t < nt; t++) free(tasks[t]);
+    free(tasks);
+    return rc;
+}
+
+/* ---- export ---- */
+
+static void csv_num(FILE *f, double v) {
+    if (isfinite(v)) fprintf(f, "%.17g", v);
+}
+
+static void csv_str(FILE *f, const char *s) {
+    if (!s) return;
+    bool quote = strpbrk(s, ",\"\n\r") != NULL;
+    if (!quote) { fputs(s, f); return; }
+    fputc('"', f);
+    for (const char *c = s; *c; c++) {
+        if (*c == '"') fputc('"', f);
+        fputc(*c, f);
+    }
+    fputc('"', f);
+}
+
+static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
+
+int ll_painters_export(ll_store *s, const char *dir) {
+    ll_score_row *rows;
+    int n;
+    if (ll_painters_scores(s, &rows, &n)) return -1;
+    char path[4200];
+    ll_out o;
+    int rc = 0;
+    snprintf(path, sizeof path, "%s/scores.csv", dir);
+    if ((rc = ll_out_open(&o, path, false))) goto done;
+    fputs("plan,variant,group,s,M,seed,k,task,metric,value,stderr,chance,normalised,n,flagged\n", o.f);
+    for (int i = 0; i < n; i++) {
+        const ll_score_row *r = &rows[i];
+        csv_str(o.f, r->plan);
+        fprintf(o.f, ",%s,%s,%d,%d,%d,%d,%s,%s,", r->variant, r->grp, r->s, r->m, r->seed, r->k, r->task, r->metric);
+        csv_num(o.f, r->value);
+        fputc(',', o.f);
+        csv_num(o.f, r->stderr_);
+        fputc(',', o.f);
+        csv_num(o.f, r->chance);
+        fputc(',', o.f);
+        csv_num(o.f, r->normalised);
+        fprintf(o.f, ",%d,%d\n", r->n, r->flagged);
+    }
+    if ((rc = ll_out_close(&o, true))) goto done;
+
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < n; i++) {
+        const ll_score_row *r = &rows[i];
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "plan", r->plan);
+        cJSON_AddStringToObject(j, "variant", r->variant);
+        cJSON_AddStringToObject(j, "group", r->grp);
+        cJSON_AddNumberToObject(j, "s", r->s);
+        cJSON_AddNumberToObject(j, "M", r->m);
+        cJSON_AddNumberToObject(j, "seed", r->seed);
+        cJSON_AddNumberToObject(j, "k", r->k);
+        cJSON_AddStringToObject(j, "task", r->task);
+        cJSON_AddStringToObject(j, "metric", r->metric);
+        cJSON_AddItemToObject(j, "value", num_or_null(r->value));
+        cJSON_AddItemToObject(j, "stderr", num_or_null(r->stderr_));
+        cJSON_AddItemToObject(j, "chance", num_or_null(r->chance));
+        cJSON_AddItemToObject(j, "normalised", num_or_null(r->normalised));
+        cJSON_AddNumberToObject(j, "n", r->n);
+        cJSON_AddBoolToObject(j, "flagged", r->flagged);
+        cJSON_AddItemToArray(a, j);
+    }
+    char *txt = cJSON_Print(a);
+    cJSON_Delete(a);
+    if (!txt) { rc = ll_fail("out of memory"); goto done; }
+    snprintf(path, sizeof path, "%s/scores.json", dir);
+    if (!(rc = ll_out_open(&o, path, false))) {
+        fputs(txt, o.f);
+        fputc('\n', o.f);
+        rc = ll_out_close(&o, true);
+    }
+    free(txt);
+    if (rc) goto done;
+
+    /* the per-item rows */
+    ll_store_plan *plans = NULL;
+    char **tasks = NULL;
+    int np = 0, nt = 0;
+    if ((rc = ll_store_list_plans(s, &plans, &np)) || (rc = ll_store_list_tasks(s, &tasks, &nt))) goto items_done;
+    snprintf(path, sizeof path, "%s/items.csv", dir);
+    if ((rc = ll_out_open(&o, path, false))) goto items_done;
+    fputs("task,item,plan,n_req,loglikelihoods,is_greedy,pred,pred_norm,acc,acc_norm,exact_match_strict,"
+          "exact_match_flexible,n_generated,response\n", o.f);
+    for (int p = 0; p < np && !rc; p++)
+        for (int t = 0; t < nt && !rc; t++) {
+            int *ids = NULL, k = 0;
+            if ((rc = ll_store_item_ids(s, tasks[t], plans[p].plan, &ids, &k))) break;
+            ll_eval_item_result *it = k ? ll_calloc((size_t)k, sizeof *it) : NULL;
+            if (k && (!it || (rc = ll_store_get_items(s, tasks[t], plans[p].plan, ids, k, it)))) {
+                if (!it) rc = -1;
+                free(it);
+                free(ids);
+                break;
+            }
+            for (int i = 0; i < k; i++) {
+                const ll_eval_item_result *r = &it[i];
+                fprintf(o.f, "%s,%d,", tasks[t], ids[i]);
+                csv_str(o.f, plans[p].plan);
+                fprintf(o.f, ",%d,\"", r->n_req);
+                for (int q = 0; q < r->n_req; q++) fprintf(o.f, "%s%.17g", q ? " " : "", r->ll[q]);
+                fputs("\",\"", o.f);
+                for (int q = 0; q < r->n_req; q++) fprintf(o.f, "%s%d", q ? " " : "", r->greedy[q]);
+                fprintf(o.f, "\",%d,%d,%g,%g,%g,%g,%d,", r->pred, r->pred_norm, r->acc, r->acc_norm, r->em_strict,
+                        r->em_flexible, r->n_gen);
+                csv_str(o.f, r->response);
+                fputc('\n', o.f);
+                ll_eval_item_result_free(&it[i]);
+            }
+            free(it);
+            free(ids);
+        }
+    if (rc) ll_out_close(&o, false);
+    else rc = ll_out_close(&o, true);
+items_done:
+    free(plans);
+    for (int t = 0; t < nt; t++) free(tasks[t]);
+    free(tasks);
+done:
+    free(rows);
+    return rc;
+}

@@ -1,0 +1,538 @@
+/* store.c — the study results store over SQLite (store.h). */
+#include "study/store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+
+#include "util/err.h"
+
+struct ll_store {
+    sqlite3 *db;
+    char path[4096];
+    char meta_buf[8192];
+};
+
+static const char *SCHEMA =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE IF NOT EXISTS plans(plan TEXT PRIMARY KEY, variant TEXT, s INTEGER, m INTEGER, seed INTEGER,"
+    " k INTEGER, grp TEXT);"
+    "CREATE TABLE IF NOT EXISTS items(task TEXT NOT NULL, item INTEGER NOT NULL, plan TEXT NOT NULL, n_req INTEGER,"
+    " ll TEXT, greedy TEXT, n_cont TEXT, pred INTEGER, pred_norm INTEGER, acc REAL, acc_norm REAL, response TEXT,"
+    " strict TEXT, flexible TEXT, gold TEXT, em_strict REAL, em_flexible REAL, n_gen INTEGER, seconds REAL,"
+    " PRIMARY KEY(task, item, plan));"
+    "CREATE TABLE IF NOT EXISTS ppl(plan TEXT PRIMARY KEY, tokens INTEGER, windows INTEGER, mean_nll REAL, ppl REAL,"
+    " seconds REAL);"
+    "CREATE TABLE IF NOT EXISTS analyses(name TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE IF NOT EXISTS progress(key TEXT PRIMARY KEY, value REAL);";
+
+static int db_fail(ll_store *s, const char *what) {
+    return ll_fail("%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+static int exec(ll_store *s, const char *sql, const char *what) {
+    char *err = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        int rc = ll_fail("%s: %s: %s", s->path, what, err ? err : sqlite3_errmsg(s->db));
+        sqlite3_free(err);
+        return rc;
+    }
+    return 0;
+}
+
+static sqlite3_stmt *prep(ll_store *s, const char *sql) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        db_fail(s, "prepare");
+        return NULL;
+    }
+    return st;
+}
+
+/* Runs a prepared statement to completion; 0 or -1. */
+static int step_done(ll_store *s, sqlite3_stmt *st, const char *what) {
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return ll_fail("%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    return 0;
+}
+
+const char *ll_store_meta(ll_store *s, const char *key) {
+    sqlite3_stmt *st = prep(s, "SELECT value FROM meta WHERE key = ?");
+    if (!st) return NULL;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    const char *out = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+        snprintf(s->meta_buf, sizeof s->meta_buf, "%s", (const char *)sqlite3_column_text(st, 0));
+        out = s->meta_buf;
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+static int put_meta(ll_store *s, const char *key, const char *value) {
+    sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    return step_done(s, st, "writing meta");
+}
+
+/* Opens the file without creating it unless create; checks it is SQLite and (when it has tables) ours. */
+static ll_store *open_db(const char *dir, bool create, bool readonly) {
+    ll_store *s = ll_calloc(1, sizeof *s);
+    if (!s) return NULL;
+    snprintf(s->path, sizeof s->path, "%s/results.sqlite", dir);
+    struct stat st;
+    bool exists = stat(s->path, &st) == 0;
+    if (exists && !S_ISREG(st.st_mode)) {
+        ll_fail("%s is not a regular file", s->path);
+        free(s);
+        return NULL;
+    }
+    if (!exists && !create) {
+        ll_fail("%s: no results store there (run the study first)", s->path);
+        free(s);
+        return NULL;
+    }
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(s->path, &s->db, flags, NULL) != SQLITE_OK) {
+        ll_fail("cannot open %s: %s", s->path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        sqlite3_close(s->db);
+        free(s);
+        return NULL;
+    }
+    sqlite3_busy_timeout(s->db, 10000);
+    /* reading the schema is what tells a non-SQLite file apart ("file is not a database") */
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT count(*), sum(name = 'meta') FROM sqlite_master WHERE type = 'table'", -1,
+                                &q, NULL);
+    int n_tables = 0, has_meta = 0;
+    if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        n_tables = sqlite3_column_int(q, 0);
+        has_meta = sqlite3_column_int(q, 1);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_OK) {
+        ll_fail("%s is not a layerlab results store: %s (it is left untouched)", s->path, sqlite3_errmsg(s->db));
+        ll_store_close(s);
+        return NULL;
+    }
+    if (n_tables > 0 && !has_meta) {
+        ll_fail("%s is an SQLite database but not a layerlab results store (no meta table; it is left untouched)", s->path);
+        ll_store_close(s);
+        return NULL;
+    }
+    if (!readonly && (exec(s, "PRAGMA journal_mode=WAL", "setting the journal") ||
+                      exec(s, "PRAGMA synchronous=FULL", "setting synchronous"))) {
+        ll_store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* The first key of want whose value differs from have's (or that have lacks, or have has in addition). */
+static int compare_params(const char *path, const char *have_txt, const char *want_txt) {
+    cJSON *have = cJSON_Parse(have_txt), *want = cJSON_Parse(want_txt);
+    int rc = 0;
+    if (!have || !want) {
+        rc = ll_fail("%s: the stored parameters are not valid JSON", path);
+        goto done;
+    }
+    const cJSON *w;
+    cJSON_ArrayForEach(w, want) {
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(have, w->string);
+        if (h && cJSON_Compare(h, w, true)) continue;
+        char *hs = h ? cJSON_PrintUnformatted(h) : NULL, *ws = cJSON_PrintUnformatted(w);
+        rc = ll_fail("%s was made with other parameters: %s is %s there, %s now; use another --out DIR, or the "
+                     "same parameters to continue it", path, w->string, hs ? hs : "absent", ws ? ws : "?");
+        free(hs);
+        free(ws);
+        goto done;
+    }
+    cJSON_ArrayForEach(w, have) {
+        if (cJSON_GetObjectItemCaseSensitive(want, w->string)) continue;
+        rc = ll_fail("%s was made with other parameters: it has %s, which this run does not", path, w->string);
+        goto done;
+    }
+done:
+    cJSON_Delete(have);
+    cJSON_Delete(want);
+    return rc;
+}
+
+ll_store *ll_store_open(const char *dir, const char *kind, const char *params_json, const char *model_sha256) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        ll_fail("cannot create the study directory '%s': %s", dir, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        ll_fail("'%s' is not a directory", dir);
+        return NULL;
+    }
+    ll_store *s = open_db(dir, true, false);
+    if (!s) return NULL;
+    const char *k = ll_store_meta(s, "kind");
+    if (k) {
+        char kind_have[64];
+        snprintf(kind_have, sizeof kind_have, "%s", k);
+        if (strcmp(kind_have, kind)) {
+            ll_fail("%s holds a %s study, not a %s study", s->path, kind_have, kind);
+            ll_store_close(s);
+            return NULL;
+        }
+        const char *sha = ll_store_meta(s, "model_sha256");
+        if (!sha || strcmp(sha, model_sha256)) {
+            ll_fail("%s was made with another model (sha256 %.16s..., this one is %.16s...); use another --out DIR",
+                    s->path, sha ? sha : "?", model_sha256);
+            ll_store_close(s);
+            return NULL;
+        }
+        const char *p = ll_store_meta(s, "params");
+        char *have = p ? ll_strndup(p, strlen(p)) : NULL;
+        int rc = have ? compare_params(s->path, have, params_json) : ll_fail("%s: no parameters stored", s->path);
+        free(have);
+        if (rc) {
+            ll_store_close(s);
+            return NULL;
+        }
+        return s;
+    }
+    char created[64];
+    time_t now = time(NULL);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    if (exec(s, "BEGIN IMMEDIATE", "begin") || exec(s, SCHEMA, "creating the tables") || put_meta(s, "kind", kind) ||
+        put_meta(s, "params", params_json) || put_meta(s, "model_sha256", model_sha256) ||
+        put_meta(s, "tool", "layerlab") || put_meta(s, "version", LAYERLAB_VERSION) || put_meta(s, "created", created) ||
+        exec(s, "COMMIT", "commit")) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        ll_store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+ll_store *ll_store_open_existing(const char *dir) {
+    ll_store *s = open_db(dir, false, true);
+    if (s && !ll_store_meta(s, "kind")) {
+        ll_fail("%s is not a layerlab results store (no study recorded)", s->path);
+        ll_store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void ll_store_close(ll_store *s) {
+    if (!s) return;
+    sqlite3_close(s->db);
+    free(s);
+}
+
+int ll_store_put_plan(ll_store *s, const char *plan, const char *variant, int start, int m, int seed, int k,
+                      const char *grp) {
+    sqlite3_stmt *st = prep(s, "INSERT OR IGNORE INTO plans(plan, variant, s, m, seed, k, grp) VALUES(?,?,?,?,?,?,?)");
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, plan, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, variant, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, start);
+    sqlite3_bind_int(st, 4, m);
+    sqlite3_bind_int(st, 5, seed);
+    sqlite3_bind_int(st, 6, k);
+    sqlite3_bind_text(st, 7, grp, -1, SQLITE_STATIC);
+    return step_done(s, st, "writing a plan");
+}
+
+int ll_store_has_item(ll_store *s, const char *task, int item, const char *plan) {
+    sqlite3_stmt *st = prep(s, "SELECT 1 FROM items WHERE task = ? AND item = ? AND plan = ?");
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, item);
+    sqlite3_bind_text(st, 3, plan, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW) return 1;
+    if (rc == SQLITE_DONE) return 0;
+    return db_fail(s, "reading items");
+}
+
+static char *json_doubles(const double *v, int n) {
+    size_t cap = (size_t)n * 26 + 4, w = 0;
+    char *b = ll_malloc(cap);
+    if (!b) return NULL;
+    b[w++] = '[';
+    for (int i = 0; i < n; i++) w += (size_t)snprintf(b + w, cap - w, "%s%.17g", i ? "," : "", v[i]);
+    snprintf(b + w, cap - w, "]");
+    return b;
+}
+
+static char *json_ints(const int *v, const bool *bv, int n) {
+    size_t cap = (size_t)n * 12 + 4, w = 0;
+    char *b = ll_malloc(cap);
+    if (!b) return NULL;
+    b[w++] = '[';
+    for (int i = 0; i < n; i++) w += (size_t)snprintf(b + w, cap - w, "%s%d", i ? "," : "", v ? v[i] : (int)bv[i]);
+    snprintf(b + w, cap - w, "]");
+    return b;
+}
+
+int ll_store_put_item(ll_store *s, const char *task, int item, const char *plan, const ll_eval_item_result *r,
+                      double seconds) {
+    char *ll = json_doubles(r->ll, r->n_req), *gr = json_ints(NULL, r->greedy, r->n_req), *nc = json_ints(r->n_cont, NULL, r->n_req);
+    int rc = -1;
+    sqlite3_stmt *st = NULL;
+    if (!ll || !gr || !nc) goto done;
+    st = prep(s, "INSERT OR REPLACE INTO items(task, item, plan, n_req, ll, greedy, n_cont, pred, pred_norm, acc, acc_norm,"
+                 " response, strict, flexible, gold, em_strict, em_flexible, n_gen, seconds)"
+                 " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (!st) goto done;
+    int k = 1;
+    sqlite3_bind_text(st, k++, task, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, k++, item);
+    sqlite3_bind_text(st, k++, plan, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, k++, r->n_req);
+    sqlite3_bind_text(st, k++, ll, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, k++, gr, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, k++, nc, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, k++, r->pred);
+    sqlite3_bind_int(st, k++, r->pred_norm);
+    sqlite3_bind_double(st, k++, r->acc);
+    sqlite3_bind_double(st, k++, r->acc_norm);
+    const char *texts[4] = {r->response, r->strict, r->flexible, r->gold};
+    for (int i = 0; i < 4; i++) {
+        if (texts[i]) sqlite3_bind_text(st, k++, texts[i], -1, SQLITE_STATIC);
+        else sqlite3_bind_null(st, k++);
+    }
+    sqlite3_bind_double(st, k++, r->em_strict);
+    sqlite3_bind_double(st, k++, r->em_flexible);
+    sqlite3_bind_int(st, k++, r->n_gen);
+    sqlite3_bind_double(st, k++, seconds);
+    rc = step_done(s, st, "writing an item (the results committed before it are kept)");
+done:
+    free(ll);
+    free(gr);
+    free(nc);
+    return rc;
+}
+
+static int parse_doubles(const char *txt, double *out, int n) {
+    cJSON *a = txt ? cJSON_Parse(txt) : NULL;
+    int rc = cJSON_IsArray(a) && cJSON_GetArraySize(a) == n ? 0 : -1;
+    for (int i = 0; !rc && i < n; i++) {
+        const cJSON *v = cJSON_GetArrayItem(a, i);
+        if (!cJSON_IsNumber(v)) rc = -1;
+        else out[i] = v->valuedouble;
+    }
+    cJSON_Delete(a);
+    return rc;
+}
+
+static char *dup_col(sqlite3_stmt *st, int c) {
+    const unsigned char *t = sqlite3_column_text(st, c);
+    return t ? ll_strndup((const char *)t, strlen((const char *)t)) : NULL;
+}
+
+int ll_store_get_items(ll_store *s, const char *task, const char *plan, const int *items, int n, ll_eval_item_result *r) {
+    sqlite3_stmt *st = prep(s, "SELECT n_req, ll, greedy, n_cont, pred, pred_norm, acc, acc_norm, response, strict,"
+                               " flexible, gold, em_strict, em_flexible, n_gen FROM items WHERE task = ? AND item = ? AND plan = ?");
+    if (!st) return -1;
+    int rc = 0;
+    for (int k = 0; k < n && !rc; k++) {
+        ll_eval_item_result *ir = &r[k];
+        memset(ir, 0, sizeof *ir);
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, items[k]);
+        sqlite3_bind_text(st, 3, plan, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            rc = ll_fail("%s: no result for %s item %d under plan %s", s->path, task, items[k], plan);
+            break;
+        }
+        int nr = sqlite3_column_int(st, 0);
+        if (nr < 0 || nr > 64) { rc = ll_fail("%s: %s item %d: bad request count %d", s->path, task, items[k], nr); break; }
+        ir->n_req = nr;
+        double tmp[64];
+        if (!(ir->ll = ll_calloc((size_t)(nr ? nr : 1), sizeof *ir->ll)) ||
+            !(ir->greedy = ll_calloc((size_t)(nr ? nr : 1), sizeof *ir->greedy)) ||
+            !(ir->n_cont = ll_calloc((size_t)(nr ? nr : 1), sizeof *ir->n_cont))) { rc = -1; break; }
+        if (parse_doubles((const char *)sqlite3_column_text(st, 1), ir->ll, nr) ||
+            parse_doubles((const char *)sqlite3_column_text(st, 2), tmp, nr)) {
+            rc = ll_fail("%s: %s item %d under %s: malformed stored loglikelihoods", s->path, task, items[k], plan);
+            break;
+        }
+        for (int q = 0; q < nr; q++) ir->greedy[q] = tmp[q] != 0;
+        if (parse_doubles((const char *)sqlite3_column_text(st, 3), tmp, nr)) {
+            rc = ll_fail("%s: %s item %d under %s: malformed stored token counts", s->path, task, items[k], plan);
+            break;
+        }
+        for (int q = 0; q < nr; q++) ir->n_cont[q] = (int)tmp[q];
+        ir->pred = sqlite3_column_int(st, 4);
+        ir->pred_norm = sqlite3_column_int(st, 5);
+        ir->acc = sqlite3_column_double(st, 6);
+        ir->acc_norm = sqlite3_column_double(st, 7);
+        ir->response = dup_col(st, 8);
+        ir->strict = dup_col(st, 9);
+        ir->flexible = dup_col(st, 10);
+        ir->gold = dup_col(st, 11);
+        ir->em_strict = sqlite3_column_double(st, 12);
+        ir->em_flexible = sqlite3_column_double(st, 13);
+        ir->n_gen = sqlite3_column_int(st, 14);
+    }
+    sqlite3_finalize(st);
+    if (rc)
+        for (int k = 0; k < n; k++) ll_eval_item_result_free(&r[k]);
+    return rc;
+}
+
+long ll_store_count_items(ll_store *s, const char *task, const char *plan) {
+    sqlite3_stmt *st = prep(s, "SELECT count(*) FROM items WHERE (?1 IS NULL OR task = ?1) AND (?2 IS NULL OR plan = ?2)");
+    if (!st) return -1;
+    if (task) sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+    if (plan) sqlite3_bind_text(st, 2, plan, -1, SQLITE_STATIC);
+    long n = sqlite3_step(st) == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (n < 0) db_fail(s, "counting items");
+    return n;
+}
+
+int ll_store_put_ppl(ll_store *s, const char *plan, long long tokens, long long windows, double mean_nll, double ppl,
+                     double seconds) {
+    sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO ppl(plan, tokens, windows, mean_nll, ppl, seconds) VALUES(?,?,?,?,?,?)");
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, plan, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, tokens);
+    sqlite3_bind_int64(st, 3, windows);
+    sqlite3_bind_double(st, 4, mean_nll);
+    sqlite3_bind_double(st, 5, ppl);
+    sqlite3_bind_double(st, 6, seconds);
+    return step_done(s, st, "writing a perplexity");
+}
+
+int ll_store_get_ppl(ll_store *s, const char *plan, double *mean_nll, double *ppl, long long *tokens) {
+    sqlite3_stmt *st = prep(s, "SELECT mean_nll, ppl, tokens FROM ppl WHERE plan = ?");
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, plan, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        if (mean_nll) *mean_nll = sqlite3_column_double(st, 0);
+        if (ppl) *ppl = sqlite3_column_double(st, 1);
+        if (tokens) *tokens = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW) return 1;
+    if (rc == SQLITE_DONE) return 0;
+    return db_fail(s, "reading perplexities");
+}
+
+int ll_store_put_analysis(ll_store *s, const char *name, const char *json) {
+    sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO analyses(name, value) VALUES(?, ?)");
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, json, -1, SQLITE_STATIC);
+    return step_done(s, st, "writing an analysis");
+}
+
+char *ll_store_get_analysis(ll_store *s, const char *name, bool *found) {
+    *found = false;
+    sqlite3_stmt *st = prep(s, "SELECT value FROM analyses WHERE name = ?");
+    if (!st) return NULL;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    char *out = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *found = true;
+        out = dup_col(st, 0);
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+int ll_store_add_progress(ll_store *s, const char *key, double v) {
+    sqlite3_stmt *st = prep(s, "INSERT INTO progress(key, value) VALUES(?1, ?2)"
+                               " ON CONFLICT(key) DO UPDATE SET value = value + ?2");
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 2, v);
+    return step_done(s, st, "writing progress");
+}
+
+double ll_store_get_progress(ll_store *s, const char *key) {
+    sqlite3_stmt *st = prep(s, "SELECT value FROM progress WHERE key = ?");
+    if (!st) return 0;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    double v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_double(st, 0) : 0;
+    sqlite3_finalize(st);
+    return v;
+}
+
+int ll_store_list_plans(ll_store *s, ll_store_plan **out, int *n) {
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = prep(s, "SELECT plan, variant, grp, s, m, seed, k FROM plans ORDER BY rowid");
+    if (!st) return -1;
+    int cap = 0, rc = 0;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            ll_store_plan *nv = ll_realloc(*out, (size_t)cap * sizeof *nv);
+            if (!nv) { rc = -1; break; }
+            *out = nv;
+        }
+        ll_store_plan *p = &(*out)[(*n)++];
+        memset(p, 0, sizeof *p);
+        snprintf(p->plan, sizeof p->plan, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(p->variant, sizeof p->variant, "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(p->grp, sizeof p->grp, "%s", (const char *)sqlite3_column_text(st, 2));
+        p->s = sqlite3_column_int(st, 3);
+        p->m = sqlite3_column_int(st, 4);
+        p->seed = sqlite3_column_int(st, 5);
+        p->k = sqlite3_column_int(st, 6);
+    }
+    sqlite3_finalize(st);
+    if (rc) { free(*out); *out = NULL; *n = 0; }
+    return rc;
+}
+
+int ll_store_list_tasks(ll_store *s, char ***out, int *n) {
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = prep(s, "SELECT task FROM items GROUP BY task ORDER BY min(rowid)");
+    if (!st) return -1;
+    int rc = 0;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        char **nv = ll_realloc(*out, (size_t)(*n + 1) * sizeof *nv);
+        if (!nv) { rc = -1; break; }
+        *out = nv;
+        if (!((*out)[*n] = dup_col(st, 0))) rc = -1;
+        else (*n)++;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int ll_store_item_ids(ll_store *s, const char *task, const char *plan, int **out, int *n) {
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = prep(s, "SELECT item FROM items WHERE task = ? AND plan = ? ORDER BY item");
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, task, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, plan, -1, SQLITE_STATIC);
+    int cap = 0, rc = 0;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 256;
+            int *nv = ll_realloc(*out, (size_t)cap * sizeof *nv);
+            if (!nv) { rc = -1; break; }
+            *out = nv;
+        }
+        (*out)[(*n)++] = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -1,0 +1,75 @@
+/* store.h — a study's results store: DIR/results.sqlite (SQLite, WAL journal, synchronous=FULL).
+ *
+ * Every finished unit of work is one transaction, so a run killed at any moment loses at most the unit in
+ * flight, and the same command run again continues where it stopped. The store records the study's
+ * parameters; opening it with other parameters is refused naming the first that differs. Schema
+ * (docs/STUDIES.md):
+ *   meta(key TEXT PRIMARY KEY, value TEXT)             kind, params (canonical JSON), model_sha256,
+ *                                                      tool, version, created
+ *   plans(plan TEXT PRIMARY KEY, variant, s, m, seed, k, grp)   every plan of the study
+ *   items(task, item, plan, n_req, ll, greedy, n_cont, pred, pred_norm, acc, acc_norm, response, strict,
+ *         flexible, gold, em_strict, em_flexible, n_gen, seconds, PRIMARY KEY(task, item, plan))
+ *   ppl(plan TEXT PRIMARY KEY, tokens, windows, mean_nll, ppl, seconds)
+ *   analyses(name TEXT PRIMARY KEY, value TEXT)        JSON results of the analyses
+ *   progress(key TEXT PRIMARY KEY, value REAL)         elapsed seconds, layer passes computed
+ * ll, greedy and n_cont are JSON arrays; numbers are written with 17 significant digits, so values read back
+ * are the values written.
+ */
+#ifndef LL_STUDY_STORE_H
+#define LL_STUDY_STORE_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "eval/eval.h"
+
+typedef struct ll_store ll_store;
+
+/* Opens (creating DIR and the store if absent) DIR/results.sqlite for a study of `kind` whose parameters
+ * are the canonical JSON object params_json (compared key by key with a stored one) on the model with that
+ * sha256. A file that is not SQLite, an SQLite file that is no layerlab store, another kind, model or
+ * parameters: NULL with a message saying what differs; the file is never modified then. */
+ll_store *ll_store_open(const char *dir, const char *kind, const char *params_json, const char *model_sha256);
+/* Opens an existing store read-only (status, export); NULL with the error set. */
+ll_store *ll_store_open_existing(const char *dir);
+void ll_store_close(ll_store *s);
+
+const char *ll_store_meta(ll_store *s, const char *key);   /* static until the next call; NULL if absent */
+
+int ll_store_put_plan(ll_store *s, const char *plan, const char *variant, int start, int m, int seed, int k,
+                      const char *grp);
+/* 1 if the item's result for plan is stored, 0 if not, -1 on error. */
+int ll_store_has_item(ll_store *s, const char *task, int item, const char *plan);
+/* Stores one item's result (one transaction). */
+int ll_store_put_item(ll_store *s, const char *task, int item, const char *plan, const ll_eval_item_result *r,
+                      double seconds);
+/* The stored results of plan on task for items[0..n): r[k] filled (free each with ll_eval_item_result_free);
+ * an item not stored is an error. */
+int ll_store_get_items(ll_store *s, const char *task, const char *plan, const int *items, int n, ll_eval_item_result *r);
+/* Number of stored items of (task, plan); plan or task NULL counts over all. */
+long ll_store_count_items(ll_store *s, const char *task, const char *plan);
+
+/* The plans in the order they were recorded. */
+typedef struct {
+    char plan[64], variant[24], grp[16];
+    int s, m, seed, k;
+} ll_store_plan;
+int ll_store_list_plans(ll_store *s, ll_store_plan **out, int *n);
+/* The tasks that have results, in first-stored order (malloc'ed array of malloc'ed names). */
+int ll_store_list_tasks(ll_store *s, char ***out, int *n);
+/* The item indices stored for (task, plan), ascending (malloc'ed). */
+int ll_store_item_ids(ll_store *s, const char *task, const char *plan, int **out, int *n);
+
+int ll_store_put_ppl(ll_store *s, const char *plan, long long tokens, long long windows, double mean_nll, double ppl,
+                     double seconds);
+/* 1 and the values if stored, 0 if not, -1 on error. */
+int ll_store_get_ppl(ll_store *s, const char *plan, double *mean_nll, double *ppl, long long *tokens);
+
+int ll_store_put_analysis(ll_store *s, const char *name, const char *json);
+/* malloc'ed JSON text, or NULL (absent: *found = false; error: the error is set). */
+char *ll_store_get_analysis(ll_store *s, const char *name, bool *found);
+
+/* Adds to a progress counter (elapsed seconds, layer passes). */
+int ll_store_add_progress(ll_store *s, const char *key, double v);
+double ll_store_get_progress(ll_store *s, const char *key);
+
+#endif
