@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "io/files.h"
+#include "io/json.h"
 #include "eval/eval.h"
 #include "model/model.h"
 #include "plan/plan.h"
@@ -48,7 +49,7 @@ static int write_lines(const char *path, char **lines, long n) {
 }
 
 static char *json_line(cJSON *o) {
-    char *s = cJSON_PrintUnformatted(o);
+    char *s = ll_json_exact_numbers(o) ? NULL : cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!s) cli_error("out of memory printing JSON");
     return s;

@@ -13,6 +13,7 @@
 #include "eval/eval.h"
 #include "io/csv.h"
 #include "io/files.h"
+#include "io/json.h"
 #include "io/npy.h"
 #include "model/model.h"
 #include "plan/plan.h"
@@ -237,7 +238,7 @@ static int dump_manifest(const dump_ctx *A, ll_model *m, const cli_common *c, co
     }
     if (A->kinds & K_MLP) cJSON_AddItemToArray(files, cJSON_CreateString("sampleN_gates.npy"));
     cli_provenance(o, m, cli_bos(c, m), -1, n_tokens);
-    char *txt = cJSON_Print(o);
+    char *txt = ll_json_exact_numbers(o) ? NULL : cJSON_Print(o);
     cJSON_Delete(o);
     if (!txt) return ll_fail("out of memory");
     char path[4096];
@@ -526,7 +527,7 @@ int cmd_probe(int argc, char **argv) {
     }
     cli_provenance(j, m, bos, R.max_T, R.n_tokens);
     if (!c.json) { /* a compact human-readable view: the main vector(s) per entry */
-        char *s = cJSON_PrintUnformatted(j);
+        char *s = ll_json_exact_numbers(j) ? NULL : cJSON_PrintUnformatted(j);
         cJSON_Delete(j);
         if (!s) { cli_error("out of memory"); goto done; }
         puts(s);

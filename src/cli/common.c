@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "eval/eval.h"
 #include "io/files.h"
+#include "io/json.h"
 #include "model/model.h"
 #include "plan/plan.h"
 #include "run/engine.h"
@@ -219,7 +220,7 @@ void cli_provenance(cJSON *obj, ll_model *m, bool bos, long long n_ctx, long lon
 }
 
 int cli_print_json(cJSON *obj) {
-    char *s = cJSON_Print(obj);
+    char *s = ll_json_exact_numbers(obj) ? NULL : cJSON_Print(obj);
     cJSON_Delete(obj);
     if (!s) return cli_error("out of memory printing JSON");
     puts(s);

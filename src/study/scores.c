@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "io/files.h"
+#include "io/json.h"
 #include "study/painters.h"
 #include "util/err.h"
 
@@ -105,9 +106,12 @@ int ll_painters_scores(ll_store *s, ll_score_row **out, int *n_out) {
                 chance /= n;
             }
             int arc = ll_eval_aggregate(&shape, &r, 100000);
+            ll_eval_results agg = r;   /* the aggregates; the items go now */
+            agg.items = NULL;
             ll_eval_results_free(&r);
             free(ids);
             if (arc) goto done;
+            r = agg;
             metric_t ms[3];
             int nm = 0;
             if (shape.kind == LL_EVAL_GEN) {
@@ -287,7 +291,7 @@ int ll_painters_export(ll_store *s, const char *dir) {
         cJSON_AddBoolToObject(j, "flagged", r->flagged);
         cJSON_AddItemToArray(a, j);
     }
-    char *txt = cJSON_Print(a);
+    char *txt = ll_json_exact_numbers(a) ? NULL : cJSON_Print(a);
     cJSON_Delete(a);
     if (!txt) { rc = ll_fail("out of memory"); goto done; }
     snprintf(path, sizeof path, "%s/scores.json", dir);
