@@ -99,7 +99,7 @@ static int painters(int argc, char **argv) {
     ll_painters_opts o;
     ll_painters_default_opts(&o);
     const char *out = NULL, *tasks = "arc_challenge,hellaswag,winogrande,lambada_openai,gsm8k";
-    bool quiet = false, quick = false, have_limit = false;
+    bool quiet = false, quick = false, have_limit = false, analyses_set = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         long long x;
@@ -144,7 +144,7 @@ static int painters(int argc, char **argv) {
                 bits |= b;
             }
             if (!strcmp(a, "--variants")) o.variants = bits;
-            else o.analyses = bits;
+            else o.analyses = bits, analyses_set = true;
             continue;
         }
 #undef VAL
@@ -156,12 +156,11 @@ static int painters(int argc, char **argv) {
     if (!out) return cli_error("study painters: --out DIR is required\n%s", USAGE);
     if (quick) {   /* the README's main command: minutes, not hours (what it leaves out: README) */
         if (!strcmp(tasks, "arc_challenge,hellaswag,winogrande,lambada_openai,gsm8k")) tasks = "arc_easy,hellaswag,piqa,lambada_openai";
-        if (!have_limit && !o.sample) o.limit = 16;
-        if (!o.n_starts) { o.n_starts = 0; }
+        if (!have_limit && !o.sample) o.limit = 10;
         if (o.seeds == 10) o.seeds = 2;
         if (o.cosine_samples == 100) o.cosine_samples = 16;
-        if (o.single_limit < 0) o.single_limit = 8;
-        if (o.loops_grid == 0) o.loops_grid = 4;
+        if (o.single_limit < 0) o.single_limit = 4;
+        if (!analyses_set) o.analyses = LL_PAINTERS_A_COSINE | LL_PAINTERS_A_SINGLE;
     }
     char names[LL_PAINTERS_MAX_TASKS][40];
     int nt = split_list(tasks, names, LL_PAINTERS_MAX_TASKS, "--tasks");

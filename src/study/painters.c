@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "io/files.h"
+#include "io/json.h"
 #include "model/model.h"
 #include "plan/plan.h"
 #include "probe/run.h"
@@ -110,7 +111,7 @@ static int make_plans(const ll_painters_opts *o, int L, plans_t *P) {
     if (o->analyses & LL_PAINTERS_A_LOOPS) {
         int K = o->loops_grid > 0 ? o->loops_grid : o->loops + 2;
         for (int i = 0; i < ns; i++)
-            for (int k = 1; k <= K; k++) {
+            for (int k = 2; k <= K; k++) {   /* k = 1 is parallel:s, run in the grid */
                 snprintf(spec, sizeof spec, "looped_parallel:%d:%d", starts[i], k);
                 if (plans_add(P, spec, "looped_parallel", "loops", starts[i], L - 2 * starts[i] - 1, -1, k, false)) return -1;
             }
@@ -208,7 +209,9 @@ static int run_unit(ll_model *m, const ll_painters_opts *o, ll_store *s, const l
     eo.order = &ord;
     eo.n_threads = o->n_threads;
     eo.exact = o->exact;
-    eo.parallel_kv_mean = true;   /* the paper's generation code averages a parallel group's K/V */
+    /* the paper's generation code averages a parallel group's K/V for later tokens; its loglikelihoods come
+     * from one forward over the whole sequence, where every token uses its own */
+    eo.parallel_kv_mean = t->kind == LL_EVAL_GEN;
     eo.layer_progress = o->layer_progress;
     eo.progress_ctx = o->progress_ctx;
     ll_eval_session *S = ll_eval_begin(m, t, todo, nt, &eo);
@@ -293,7 +296,7 @@ static int run_cosine(ll_model *m, const ll_painters_opts *o, ll_store *s, const
         ll_probe_results_free(&R);
     }
     ll_order_free(&ord);
-    char *txt = rc ? NULL : cJSON_PrintUnformatted(j);
+    char *txt = rc || ll_json_exact_numbers(j) ? NULL : cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     if (!rc && !txt) rc = ll_fail("out of memory");
     if (!rc) rc = ll_store_put_analysis(s, name, txt);

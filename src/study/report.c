@@ -337,6 +337,7 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
                     for (int k = 0; k < K; k++) {
                         const ll_score_row *r = get(&S, "loops", "looped_parallel", starts[i], -2, k + 1, "median", "normalised");
                         if (!r) r = get(&S, "grid", "looped_parallel", starts[i], -2, k + 1, "median", "normalised");
+                        if (!r && k == 0) r = get(&S, "grid", "parallel", starts[i], -2, -1, "median", "normalised");
                         g[(size_t)i * K + k] = r ? r->value : NAN;
                     }
                 ll_sbuf b = {0};

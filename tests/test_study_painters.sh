@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# `layerlab study painters` on stories260K (issue 11):
+#   1. kill -9 at five random moments, resuming each time: the final store's item rows and scores.csv are
+#      identical to those of an uninterrupted run;
+#   2. the study's numbers are eval's: for 10 (plan, task) pairs its metric in scores.csv equals
+#      `layerlab eval --plan P --task T --limit N --json`, and every item's loglikelihoods equal eval
+#      --samples' to the last digit;
+#   3. a store made with another model, with other parameters, a corrupt store, an unwritable DIR: each a
+#      clear error, exit 1, and the store file is left as it was.
+set -uo pipefail
+: "${LAYERLAB:?}" "${SHARED:?}"
+S=$SHARED/models/stories260K.bin; T=$SHARED/models/tok512.bin
+[ -f "$S" ] && [ -f "$T" ] || { echo "skip: stories260K missing"; exit 77; }
+export LAYERLAB_DATA="$SHARED/data"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
+ARGS=(--tokenizer "$T" --tasks arc_easy,lambada_openai,winogrande --limit 5 --seeds 2 --starts 1..0 --loops-grid 3
+      --cosine-samples 8 --single-limit 3 --quiet --threads 1)
+study() { "$LAYERLAB" study painters "$S" "${ARGS[@]}" "$@"; }
+dump_items() {  # DIR -> the item rows, ordered, as text
+    python3 - "$1/results.sqlite" <<'EOF2'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+for row in db.execute("SELECT task, item, plan, n_req, ll, greedy, n_cont, pred, pred_norm, acc, acc_norm, response,"
+                      " em_strict, em_flexible, n_gen FROM items ORDER BY task, item, plan"):
+    print("|".join(map(str, row)))
+print("ppl", list(db.execute("SELECT plan, tokens, mean_nll, ppl FROM ppl ORDER BY plan")))
+print("analyses", list(db.execute("SELECT name, value FROM analyses ORDER BY name")))
+EOF2
+}
+
+# ---- 1. uninterrupted, then killed five times and resumed ----
+head -c 6000 "$SHARED/data/tinystories_val.txt" > "$tmp/ppl.txt"
+t0=$(date +%s.%N)
+study --out "$tmp/ref" --ppl "$tmp/ppl.txt" --ppl-ctx 128 > /dev/null 2> "$tmp/err" || bad "uninterrupted run: $(tail -n 1 "$tmp/err")"
+t1=$(date +%s.%N)
+total=$(python3 -c "print($t1 - $t0)")
+echo "uninterrupted run: ${total} s, $(dump_items "$tmp/ref" | grep -c '|') item rows"
+for k in 1 2 3 4 5; do
+    delay=$(python3 -c "import random; random.seed($k); print(round(random.uniform(0.05, 0.9) * $total, 2))")
+    study --out "$tmp/run" --ppl "$tmp/ppl.txt" --ppl-ctx 128 > /dev/null 2>&1 &
+    pid=$!
+    sleep "$delay"
+    kill -9 $pid 2>/dev/null && echo "killed at ${delay} s ($(python3 -c "import sqlite3; print(sqlite3.connect('$tmp/run/results.sqlite').execute('select count(*) from items').fetchone()[0])" 2>/dev/null) rows)"
+    wait $pid 2>/dev/null
+done
+study --out "$tmp/run" --ppl "$tmp/ppl.txt" --ppl-ctx 128 > /dev/null 2> "$tmp/err" || bad "final resume: $(tail -n 1 "$tmp/err")"
+if cmp -s <(dump_items "$tmp/ref") <(dump_items "$tmp/run"); then ok; else bad "resumed store differs from the uninterrupted one"; fi
+if cmp -s "$tmp/ref/scores.csv" "$tmp/run/scores.csv"; then ok; echo "ok: resumed scores.csv identical ($(wc -l < "$tmp/ref/scores.csv") lines)"
+else bad "resumed scores.csv differs"; diff "$tmp/ref/scores.csv" "$tmp/run/scores.csv" | head -n 5 >&2; fi
+# a finished study run again computes nothing and changes nothing
+study --out "$tmp/run" --ppl "$tmp/ppl.txt" --ppl-ctx 128 > /dev/null 2>&1
+if cmp -s <(dump_items "$tmp/ref") <(dump_items "$tmp/run"); then ok; else bad "a rerun changed the store"; fi
+
+# ---- 2. the study's numbers are eval's ----
+pairs="full:arc_easy skip:1:lambada_openai middle_repeat:1:winogrande reverse:0:arc_easy random:1:1:lambada_openai
+       parallel:1:arc_easy looped_parallel:0:3:winogrande skip_one:3:lambada_openai switch:2:lambada_openai
+       looped_parallel:1:2:arc_easy"
+for pt in $pairs; do
+    task=${pt##*:}; plan=${pt%:*}
+    lim=5; case $plan in skip_one:*|switch:*) lim=3 ;; esac
+    "$LAYERLAB" eval "$S" --tokenizer "$T" --task "$task" --limit $lim --plan "$plan" --json --samples "$tmp/s.jsonl" > "$tmp/e.json" 2> "$tmp/err" ||
+        { bad "eval $plan $task: $(tail -n 1 "$tmp/err")"; continue; }
+    if python3 - "$tmp/e.json" "$tmp/s.jsonl" "$tmp/ref/scores.csv" "$tmp/ref/items.csv" "$plan" "$task" 2> "$tmp/py.err" <<'EOF2'
+import csv, json, sys
+e = json.load(open(sys.argv[1])); samples = [json.loads(l) for l in open(sys.argv[2])]
+plan, task = sys.argv[5], sys.argv[6]
+rows = [r for r in csv.DictReader(open(sys.argv[3])) if r["plan"] == plan and r["task"] == task]
+got = {r["metric"]: float(r["value"]) for r in rows}
+for m in ("acc", "acc_norm", "perplexity"):
+    if m in e and e[m] is not None:
+        assert m in got, (m, got)
+        assert got[m] == e[m], (plan, task, m, got[m], e[m])   # the same numbers: no tolerance
+items = {int(r["item"]): r for r in csv.DictReader(open(sys.argv[4])) if r["plan"] == plan and r["task"] == task}
+for s in samples:
+    ll = s.get("loglikelihoods", [s.get("loglikelihood")])
+    mine = [float(x) for x in items[s["doc_id"]]["loglikelihoods"].split()]
+    assert mine == ll, (plan, task, s["doc_id"], mine, ll)
+print("ok:", plan, task, {k: got[k] for k in got})
+EOF2
+    then ok; else bad "study and eval differ on $plan $task: $(cat "$tmp/py.err")"; fi
+done
+
+# ---- 3. refusals ----
+expect_refusal() {  # WHAT PATTERN cmd...
+    local what=$1 pat=$2; shift 2
+    local before=""
+    [ -f "$tmp/ref/results.sqlite" ] && before=$(md5sum < "$tmp/ref/results.sqlite")
+    if "$@" > /dev/null 2> "$tmp/err"; then bad "$what: exit 0"; return; fi
+    if ! grep -q "$pat" "$tmp/err"; then bad "$what: $(tail -n 1 "$tmp/err")"; return; fi
+    ok; echo "ok ($what): $(tail -n 1 "$tmp/err")"
+}
+"$LAYERLAB" convert "$S" --tokenizer "$T" -o "$tmp/other.gguf" 2>/dev/null
+sum_before=$(md5sum < "$tmp/ref/results.sqlite")
+expect_refusal "another model" "made with another model" "$LAYERLAB" study painters "$tmp/other.gguf" "${ARGS[@]:2}" --out "$tmp/ref" --ppl "$tmp/ppl.txt" --ppl-ctx 128
+expect_refusal "other parameters" "made with other parameters: limit is 5 there, 6 now" study --out "$tmp/ref" --ppl "$tmp/ppl.txt" --ppl-ctx 128 --limit 6
+[ "$(md5sum < "$tmp/ref/results.sqlite")" = "$sum_before" ] && ok || bad "a refused run changed the store"
+mkdir "$tmp/corrupt"; head -c 4096 /dev/urandom > "$tmp/corrupt/results.sqlite"; cs=$(md5sum < "$tmp/corrupt/results.sqlite")
+expect_refusal "corrupt store" "is not a layerlab results store" study --out "$tmp/corrupt"
+[ "$(md5sum < "$tmp/corrupt/results.sqlite")" = "$cs" ] && ok || bad "the corrupt store was modified"
+mkdir "$tmp/foreign"; python3 -c "import sqlite3; db = sqlite3.connect('$tmp/foreign/results.sqlite'); db.execute('create table t(x)'); db.commit()"
+expect_refusal "an SQLite file of someone else's" "not a layerlab results store" study --out "$tmp/foreign"
+touch "$tmp/afile"
+expect_refusal "unwritable DIR" "cannot create the study directory" study --out "$tmp/afile/sub"
+expect_refusal "status of nothing" "no results store there" "$LAYERLAB" study status "$tmp/nothing"
+if "$LAYERLAB" study status "$tmp/ref" > "$tmp/st.txt" 2>&1 && grep -q "item results" "$tmp/st.txt"; then ok; else bad "status: $(cat "$tmp/st.txt")"; fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
