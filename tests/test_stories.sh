@@ -48,5 +48,16 @@ assert toks[1] == "<s>" and toks[2] == "</s>", toks[:4]
 assert len(r.tensors) == 2 + 9 * 5, len(r.tensors)  # embedding (tied head), final norm, 9 per layer
 PY'
 fi
+# run.c's -n N: N forwards, each printing the token sampled after it, so BOS plus N tokens; with a prompt of
+# k tokens after BOS, k of those N are the prompt's. (layerlab printed one fewer before issue 11.)
+for spec in "20||1 prompt + 20 generated" "20|Once upon|3 prompt + 18 generated" "7|Once|2 prompt + 6 generated"; do
+    IFS='|' read -r n p want <<<"$spec"
+    args=(generate "$M" --tokenizer "$T" --temp 0 -n "$n"); [ -n "$p" ] && args+=(-p "$p")
+    "$LAYERLAB" "${args[@]}" > "$tmp/g.txt" 2> "$tmp/g.err"
+    if grep -q "$want tokens" "$tmp/g.err"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: -n $n -p '$p': $(cat "$tmp/g.err")" >&2; fi
+done
+# and the text of -n 20 is a prefix of the run.c continuation, one word-piece longer than 19 gives
+a=$("$LAYERLAB" generate "$M" --tokenizer "$T" --temp 0 -n 19 2>/dev/null); b=$("$LAYERLAB" generate "$M" --tokenizer "$T" --temp 0 -n 20 2>/dev/null)
+if [ "${#b}" -gt "${#a}" ] && [ "${b#"$a"}" != "$b" ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: -n 20 does not extend -n 19" >&2; fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

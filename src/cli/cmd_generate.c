@@ -182,8 +182,10 @@ int cmd_generate(int argc, char **argv) {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (ll_engine_forward(e, ids, (int)n_prompt, 0, logits, LL_LOGITS_LAST)) { cli_lib_error(); goto done; }
+    /* run.c: -n N forwards N positions and prints the token sampled after each one, so BOS plus N tokens;
+     * the logits in hand are those of position pos */
     int token = ids[n_prompt - 1], pos = (int)n_prompt - 1, generated = 0;
-    while (pos < steps - 1) {
+    while (pos < steps) {
         int next = sample(logits, m->n_vocab, (float)temp, (float)topp, &rng, pbuf);
         pos++;
         if (ll_tok_is_eog(m->tok, next) || next == ll_tok_bos(m->tok)) break;
@@ -192,7 +194,7 @@ int cmd_generate(int argc, char **argv) {
         fflush(stdout);
         generated++;
         token = next;
-        if (pos >= steps - 1) break;
+        if (pos >= steps) break;
         if (ll_engine_forward(e, &token, 1, pos, logits, LL_LOGITS_LAST)) { cli_lib_error(); goto done; }
     }
     printf("\n");
