@@ -16,6 +16,7 @@
 #include "plan/plan.h"
 #include "run/engine.h"
 #include "tokenizer/tokenizer.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 static bool g_progress_open;   /* a terminal progress line is drawn without its newline */
@@ -228,11 +229,7 @@ int cli_print_json(cJSON *obj) {
     return fflush(stdout) == 0 ? 0 : cli_error("error writing stdout");
 }
 
-double cli_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+double cli_now(void) { return ll_now(); }
 
 int cli_print_ppl(cJSON *head, bool json, long long scored, double mean_nll, int ctx, long long windows,
                   const char *file, const char *plan, ll_model *m, bool bos, long long n_tokens) {

@@ -65,6 +65,8 @@ int ll_eval_load(const char *task, const char *path, const char *fewshot_path, l
  * what ll_eval_load does after reading, without the few-shot pool. 0, or -1 with the error set. */
 int ll_eval_parse(const char *task, const char *name, char *buf, size_t len, ll_eval_task *out);
 void ll_eval_task_free(ll_eval_task *t);
+/* An empty task of that name with its kind and has_acc_norm set (what scoring stored results needs). */
+void ll_eval_task_shape(const char *task, ll_eval_task *out);
 /* gsm8k: the prompts of items 0..n-1 (malloc'ed strings), drawing shots with one random.Random(seed)
  * running through the items in order, as lm-eval's ContextSampler does. */
 int ll_eval_fewshot_prompts(const ll_eval_task *t, int n, uint64_t seed, char ***prompts);

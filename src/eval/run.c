@@ -4,20 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "eval/eval.h"
 #include "run/engine.h"
 #include "tokenizer/tokenizer.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 enum { TREE_ROWS = 1024 };   /* logits rows for one item's requests in one forward (200 MB at 49152 vocab) */
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 void ll_eval_default_opts(ll_eval_opts *o) {
     memset(o, 0, sizeof *o);
@@ -338,7 +332,7 @@ int ll_eval_run(ll_model *m, const ll_eval_task *t, const ll_eval_opts *o, ll_ev
     ll_eval_session *S = ll_eval_begin(m, t, idx, n, o);
     free(idx);
     if (!S) return -1;
-    double t0 = now_s();
+    double t0 = ll_now();
     int rc = -1;
     r->n = n;
     if (!(r->items = ll_calloc((size_t)(n ? n : 1), sizeof *r->items))) goto done;
@@ -357,7 +351,7 @@ int ll_eval_run(ll_model *m, const ll_eval_task *t, const ll_eval_opts *o, ll_ev
         }
     }
     ll_eval_session_info(S, &r->n_tokens, &r->n_truncated, &r->n_ctx, &r->max_len);
-    r->seconds = now_s() - t0;
+    r->seconds = ll_now() - t0;
     rc = ll_eval_aggregate(t, r, o->bootstrap_iters);
 done:
     ll_eval_end(S);

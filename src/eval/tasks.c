@@ -428,7 +428,7 @@ static int parse_hellaswag(const char *path, char *buf, size_t len, ll_eval_task
     return 0;
 }
 
-static void task_init(const char *task, ll_eval_task *out) {
+void ll_eval_task_shape(const char *task, ll_eval_task *out) {
     memset(out, 0, sizeof *out);
     snprintf(out->name, sizeof out->name, "%s", task);
     out->kind = !strcmp(task, "gsm8k") ? LL_EVAL_GEN : !strcmp(task, "lambada_openai") ? LL_EVAL_LOGLIK : LL_EVAL_MC;
@@ -451,7 +451,7 @@ static int parse_items(const char *task, const char *path, char *buf, size_t len
 int ll_eval_parse(const char *task, const char *name, char *buf, size_t len, ll_eval_task *out) {
     memset(out, 0, sizeof *out);
     if (!ll_eval_default_file(task)) return ll_fail("unknown task '%s'", task);
-    task_init(task, out);
+    ll_eval_task_shape(task, out);
     if (!(out->path = ll_strndup(name, strlen(name)))) return -1;
     int r = parse_items(task, name, buf, len, out);
     if (r) ll_eval_task_free(out);
@@ -461,7 +461,7 @@ int ll_eval_parse(const char *task, const char *name, char *buf, size_t len, ll_
 int ll_eval_load(const char *task, const char *path, const char *fewshot_path, ll_eval_task *out) {
     memset(out, 0, sizeof *out);
     if (!ll_eval_default_file(task)) return ll_fail("unknown task '%s'", task);
-    task_init(task, out);
+    ll_eval_task_shape(task, out);
     if (!(out->path = ll_strndup(path, strlen(path)))) return -1;
     size_t len;
     char *buf = read_data_file(path, &len);

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "tokenizer/tokenizer.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 /* ---- samples ---- */
@@ -296,12 +296,6 @@ void ll_probe_run_default_opts(ll_probe_run_opts *o) {
     o->exact = true;
 }
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* Hamming distance between the sign codes of sample i (saved) and of its paired sample (in p now), at the
  * positions both have, per entry. */
 static void fold_compare(acc *A, const ll_probe *p, const uint8_t *saved, size_t sign_bytes, int max_T, int F, int T1,
@@ -377,7 +371,7 @@ int ll_probe_run(ll_model *m, const ll_probe_samples *ss, const ll_probe_run_opt
     int F = m->n_ff;
     size_t sign_bytes = (size_t)A.M * max_T * F;
     if (cmp && !(saved = ll_malloc((size_t)A.E * sign_bytes))) goto done;
-    double t_start = now_s();
+    double t_start = ll_now();
     for (int i = 0; i < ss->n; i++) {
         const ll_probe_sample *s = &ss->s[i];
         if (ll_probe_begin(p, s->n) || ll_engine_forward(e, s->ids, s->n, 0, NULL, LL_LOGITS_NONE)) {
@@ -409,7 +403,7 @@ int ll_probe_run(ll_model *m, const ll_probe_samples *ss, const ll_probe_run_opt
         if (o->progress) o->progress(o->progress_ctx, i + 1, ss->n, NULL);
     }
     flush_batch(&A);
-    r->seconds = now_s() - t_start;
+    r->seconds = ll_now() - t_start;
 
     /* ---- the means ---- */
     int S = A.S, E = A.E, N = r->n_samples;

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -16,6 +15,7 @@
 #include "probe/run.h"
 #include "run/engine.h"
 #include "tokenizer/tokenizer.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/pyrandom.h"
 
@@ -36,12 +36,6 @@ void ll_painters_default_opts(ll_painters_opts *o) {
     o->max_gen = 256;
     o->n_threads = 2;
     o->exact = true;
-}
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* ---- the plans ---- */
@@ -219,11 +213,11 @@ static int run_unit(ll_model *m, const ll_painters_opts *o, ll_store *s, const l
     for (int k = 0; !rc && k < nt; k++) {
         snprintf(g->what, sizeof g->what, "%s on %s item %d", p->spec, t->name, todo[k]);
         say(g);
-        double t0 = now_s();
+        double t0 = ll_now();
         ll_eval_item_result r;
         rc = ll_eval_run_item(S, k, &r);
         if (rc) break;
-        double dt = now_s() - t0;
+        double dt = ll_now() - t0;
         rc = ll_store_put_item(s, t->name, todo[k], p->spec, &r, dt);
         if (!rc) rc = ll_store_add_progress(s, "seconds", dt);
         if (!rc) rc = ll_store_add_progress(s, "layer_passes", (double)ord.n_passes * r.n_req);
@@ -252,10 +246,10 @@ static int run_ppl(ll_model *m, const ll_painters_opts *o, ll_store *s, const in
     ll_ppl_default_opts(&po);
     po.ctx = W;
     ll_ppl_result r;
-    double t0 = now_s();
+    double t0 = ll_now();
     int rc = ll_ppl_run(e, m->n_vocab, ids, n, &po, &r);
     ll_engine_free(e);
-    if (!rc) rc = ll_store_put_ppl(s, p->spec, r.scored, r.windows, r.mean_nll, r.ppl, now_s() - t0);
+    if (!rc) rc = ll_store_put_ppl(s, p->spec, r.scored, r.windows, r.mean_nll, r.ppl, ll_now() - t0);
     if (rc) ll_fail_prefix("perplexity of plan %s: ", p->spec);
     return rc;
 }

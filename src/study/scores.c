@@ -11,15 +11,6 @@
 #include "study/painters.h"
 #include "util/err.h"
 
-/* What a task is, from its name (as tasks.c's task_init decides). */
-static void task_shape(const char *name, ll_eval_task *t) {
-    memset(t, 0, sizeof *t);
-    snprintf(t->name, sizeof t->name, "%s", name);
-    t->kind = !strcmp(name, "gsm8k") ? LL_EVAL_GEN : !strcmp(name, "lambada_openai") ? LL_EVAL_LOGLIK : LL_EVAL_MC;
-    t->has_acc_norm = !strcmp(name, "arc_easy") || !strcmp(name, "arc_challenge") || !strcmp(name, "piqa") ||
-                      !strcmp(name, "hellaswag");
-}
-
 /* The metric the aggregates over tasks use. */
 static const char *primary_metric(const ll_eval_task *t) {
     return t->kind == LL_EVAL_GEN ? "exact_match_flexible" : "acc";
@@ -90,7 +81,7 @@ int ll_painters_scores(ll_store *s, ll_score_row **out, int *n_out) {
             if (ll_store_item_ids(s, tasks[t], plans[p].plan, &ids, &n)) goto done;
             if (!n) { free(ids); continue; }
             ll_eval_task shape;
-            task_shape(tasks[t], &shape);
+            ll_eval_task_shape(tasks[t], &shape);
             ll_eval_results r;
             memset(&r, 0, sizeof r);
             r.n = n;
@@ -141,7 +132,7 @@ int ll_painters_scores(ll_store *s, ll_score_row **out, int *n_out) {
         ll_score_row *row = &R.v[i];
         const ll_score_row *full = find(&R, "full", row->task, row->metric);
         ll_eval_task shape;
-        task_shape(row->task, &shape);
+        ll_eval_task_shape(row->task, &shape);
         const ll_score_row *fp = find(&R, "full", row->task, primary_metric(&shape));
         if (fp) {
             double se = isfinite(fp->stderr_) ? fp->stderr_ : 0;
@@ -158,7 +149,7 @@ int ll_painters_scores(ll_store *s, ll_score_row **out, int *n_out) {
         for (int i = 0; i < n_base; i++) {
             const ll_score_row *row = &R.v[i];
             ll_eval_task shape;
-            task_shape(row->task, &shape);
+            ll_eval_task_shape(row->task, &shape);
             if (strcmp(row->plan, plans[p].plan) || strcmp(row->metric, primary_metric(&shape)) || row->flagged ||
                 !isfinite(row->normalised) || k >= (int)(sizeof v / sizeof *v))
                 continue;
