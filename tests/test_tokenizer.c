@@ -249,7 +249,7 @@ static void test_special(void) {
         /* invalid UTF-8: each bad byte becomes U+FFFD, as llama.cpp decodes it (tests/check_utf8_llamacpp.py
          * compares the ids with llama.cpp itself); the replaced text round-trips */
         {
-            int32_t *a, *b;
+            int32_t *a = NULL, *b = NULL;
             size_t na, nb;
             const char *rep = "x\xef\xbf\xbd\xef\xbf\xbd y\xef\xbf\xbd";
             CHECK(!ll_tokenize(t, "x\xff\xfe y\xc3", 6, false, false, &a, &na) &&
@@ -387,7 +387,7 @@ enum { M_OK, M_SCORES_SHORT, M_TYPES_SHORT, M_TYPE_BAD, M_BOS_RANGE, M_MERGE_NOS
 /* A tiny BPE (or SPM) vocabulary with one defect; returns the tokenizer (NULL with error set). */
 static ll_tokenizer *tiny_vocab(int defect, bool spm) {
     static const char *const toks[] = { "<|endoftext|>", "<|im_start|>", "<|im_end|>", "a", "b", "ab",
-                                        "\xc4\xa0", "\xc4\xa0" "ab", "c" };
+                                        "\xc4\xa0", ("\xc4\xa0" "ab"), "c" };
     const uint64_t n = sizeof toks / sizeof *toks;
     const char *tk[16];
     for (uint64_t i = 0; i < n; i++) tk[i] = toks[i];

@@ -145,7 +145,7 @@ int ll_painters_scores(ll_store *s, ll_score_row **out, int *n_out) {
     int n_base = R.n;
     for (int p = 0; p < np; p++) {
         double v[LL_PAINTERS_MAX_TASKS * 4];
-        int k = 0, n_items = 0;
+        int k = 0;
         for (int i = 0; i < n_base; i++) {
             const ll_score_row *row = &R.v[i];
             ll_eval_task shape;
@@ -154,7 +154,6 @@ int ll_painters_scores(ll_store *s, ll_score_row **out, int *n_out) {
                 !isfinite(row->normalised) || k >= (int)(sizeof v / sizeof *v))
                 continue;
             v[k++] = row->normalised;
-            n_items += row->n;
         }
         if (!k) continue;
         double mean = 0;
