@@ -104,6 +104,8 @@ mkdir "$tmp/foreign"; python3 -c "import sqlite3; db = sqlite3.connect('$tmp/for
 expect_refusal "an SQLite file of someone else's" "not a layerlab results store" study --out "$tmp/foreign"
 touch "$tmp/afile"
 expect_refusal "unwritable DIR" "cannot create the study directory" study --out "$tmp/afile/sub"
+expect_refusal "a start beyond the model" "s = 3 leaves no middle layer" study --out "$tmp/bad" --starts 3
+[ ! -e "$tmp/bad" ] && ok || bad "a refused study left $tmp/bad behind"
 expect_refusal "status of nothing" "no results store there" "$LAYERLAB" study status "$tmp/nothing"
 if "$LAYERLAB" study status "$tmp/ref" > "$tmp/st.txt" 2>&1 && grep -q "item results" "$tmp/st.txt"; then ok; else bad "status: $(cat "$tmp/st.txt")"; fi
 echo "$pass passed, $fail failed"

@@ -190,6 +190,7 @@ static int painters(int argc, char **argv) {
         int L = m->n_layer;
         for (int k = 0; k < 5 && L / 2 - 1 - 2 * k >= 0; k++) o.starts[o.n_starts++] = L / 2 - 1 - 2 * k;
     }
+    if (ll_painters_validate(&o, m->n_layer)) { ll_fail_prefix("study painters: "); cli_lib_error(); goto done; }
     if (!(params = ll_painters_params_json(&o, m->n_layer))) { cli_lib_error(); goto done; }
     if (!(s = ll_store_open(out, "painters", params, ll_model_sha256(m)))) { cli_lib_error(); goto done; }
     cli_progress pg;

@@ -123,6 +123,14 @@ static int make_plans(const ll_painters_opts *o, int L, plans_t *P) {
     return 0;
 }
 
+int ll_painters_validate(const ll_painters_opts *o, int n_layer) {
+    plans_t P = {0};
+    int rc = make_plans(o, n_layer, &P);
+    free(P.v);
+    if (!rc && o->n_tasks < 1) rc = ll_fail("no task given");
+    return rc;
+}
+
 char *ll_painters_params_json(const ll_painters_opts *o, int n_layer) {
     cJSON *j = cJSON_CreateObject();
     cJSON *t = cJSON_AddArrayToObject(j, "tasks");

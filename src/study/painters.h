@@ -54,6 +54,9 @@ enum { LL_PV_SKIP = 0, LL_PV_MIDDLE_REPEAT, LL_PV_REVERSE, LL_PV_RANDOM, LL_PV_P
 extern const char *const ll_painters_variant_names[LL_PV_COUNT];
 
 void ll_painters_default_opts(ll_painters_opts *o);
+/* Checks the options against a model of n_layer layers (every start leaves a middle) before anything is
+ * stored. 0, or -1 with the error set. */
+int ll_painters_validate(const ll_painters_opts *o, int n_layer);
 /* The parameters that define the study (the store refuses to mix runs of different ones), as canonical JSON. */
 char *ll_painters_params_json(const ll_painters_opts *o, int n_layer);
 /* Runs (or continues) the study on m into the store. 0, or -1 with the error set (what was committed stays). */
