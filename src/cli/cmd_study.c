@@ -230,29 +230,24 @@ static int status(const char *dir) {
     char **tasks = NULL;
     int np = 0, nt = 0, rc = 1;
     if (ll_store_list_plans(s, &plans, &np) || ll_store_list_tasks(s, &tasks, &nt)) { cli_lib_error(); goto done; }
-    const char *params = ll_store_meta(s, "params");
-    printf("study %s on model %.16s... (%s %s)\n", ll_store_meta(s, "kind"), ll_store_meta(s, "model_sha256"), "layerlab",
-           ll_store_meta(s, "version"));
-    if (params) printf("params %s\n", params);
-    double secs = ll_store_get_progress(s, "seconds");
-    long total_done = ll_store_count_items(s, NULL, NULL);
-    printf("%-16s %-10s %8s %8s\n", "task", "group", "plans", "items");
-    for (int t = 0; t < nt; t++) {
-        const char *grps[3] = {"grid", "loops", "single"};
-        for (int g = 0; g < 3; g++) {
-            long items = 0;
-            int nplans = 0;
-            for (int p = 0; p < np; p++) {
-                if (strcmp(plans[p].grp, grps[g])) continue;
-                long k = ll_store_count_items(s, tasks[t], plans[p].plan);
-                if (k > 0) nplans++;
-                items += k > 0 ? k : 0;
-            }
-            if (nplans) printf("%-16s %-10s %8d %8ld\n", tasks[t], grps[g], nplans, items);
-        }
+    /* ll_store_meta's text lives until its next call: one at a time */
+    const char *keys[4] = {"kind", "model_sha256", "version", "params"};
+    for (int k = 0; k < 4; k++) {
+        const char *v = ll_store_meta(s, keys[k]);
+        printf("%-13s %s\n", keys[k], v ? v : "");
     }
-    printf("plans %d, item results %ld, compute %.0f s (%.3f s per item)\n", np, total_done, secs,
-           total_done ? secs / (double)total_done : 0.0);
+    double secs = ll_store_get_progress(s, "seconds"), total = ll_store_get_progress(s, "total_items");
+    long total_done = ll_store_count_items(s, NULL, NULL);
+    printf("%-16s %10s %10s\n", "task", "done", "total");
+    for (int t = 0; t < nt; t++) {
+        char key[64];
+        snprintf(key, sizeof key, "total:%s", tasks[t]);
+        printf("%-16s %10ld %10.0f\n", tasks[t], ll_store_count_items(s, tasks[t], NULL), ll_store_get_progress(s, key));
+    }
+    double per = total_done ? secs / (double)total_done : 0;
+    printf("items %ld / %.0f over %d plans; compute %.0f s (%.3f s per item)", total_done, total, np, secs, per);
+    if (total > total_done && per > 0) printf("; ETA %.0f s at that rate", (total - (double)total_done) * per);
+    printf("\n");
     rc = 0;
 done:
     free(plans);

@@ -366,6 +366,17 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s) {
         else
             for (int t = 0; t < o->n_tasks; t++) g.total += n_items[t];
     }
+    /* the totals, for `study status` (per task: its items under every plan that runs on it) */
+    if (ll_store_set_progress(s, "total_items", (double)g.total)) goto done;
+    for (int t = 0; t < o->n_tasks; t++) {
+        char key[64];
+        long tot = 0;
+        for (int i = 0; i < P.n; i++) tot += P.v[i].lambada_only ? 0 : n_items[t];
+        if (!strcmp(o->tasks[t], "lambada_openai"))
+            for (int i = 0; i < P.n; i++) tot += P.v[i].lambada_only ? n_lam : 0;
+        snprintf(key, sizeof key, "total:%s", o->tasks[t]);
+        if (ll_store_set_progress(s, key, (double)tot)) goto done;
+    }
     for (int i = 0; i < P.n; i++) {
         const plan_t *p = &P.v[i];
         if (p->lambada_only) {

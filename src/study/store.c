@@ -462,6 +462,14 @@ int ll_store_add_progress(ll_store *s, const char *key, double v) {
     return step_done(s, st, "writing progress");
 }
 
+int ll_store_set_progress(ll_store *s, const char *key, double v) {
+    sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO progress(key, value) VALUES(?, ?)");
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 2, v);
+    return step_done(s, st, "writing progress");
+}
+
 double ll_store_get_progress(ll_store *s, const char *key) {
     sqlite3_stmt *st = prep(s, "SELECT value FROM progress WHERE key = ?");
     if (!st) return 0;

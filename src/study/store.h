@@ -68,8 +68,9 @@ int ll_store_put_analysis(ll_store *s, const char *name, const char *json);
 /* malloc'ed JSON text, or NULL (absent: *found = false; error: the error is set). */
 char *ll_store_get_analysis(ll_store *s, const char *name, bool *found);
 
-/* Adds to a progress counter (elapsed seconds, layer passes). */
+/* Adds to a progress counter (elapsed seconds, layer passes); set replaces it (totals). */
 int ll_store_add_progress(ll_store *s, const char *key, double v);
+int ll_store_set_progress(ll_store *s, const char *key, double v);
 double ll_store_get_progress(ll_store *s, const char *key);
 
 #endif
