@@ -107,6 +107,6 @@ expect_refusal "unwritable DIR" "cannot create the study directory" study --out 
 expect_refusal "a start beyond the model" "s = 3 leaves no middle layer" study --out "$tmp/bad" --starts 3
 [ ! -e "$tmp/bad" ] && ok || bad "a refused study left $tmp/bad behind"
 expect_refusal "status of nothing" "no results store there" "$LAYERLAB" study status "$tmp/nothing"
-if "$LAYERLAB" study status "$tmp/ref" > "$tmp/st.txt" 2>&1 && grep -q "item results" "$tmp/st.txt"; then ok; else bad "status: $(cat "$tmp/st.txt")"; fi
+if "$LAYERLAB" study status "$tmp/ref" > "$tmp/st.txt" 2>&1 && grep -q "^items [0-9]* / [0-9]* over" "$tmp/st.txt"; then ok; else bad "status: $(cat "$tmp/st.txt")"; fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
