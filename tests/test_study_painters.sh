@@ -38,14 +38,18 @@ study --out "$tmp/ref" --ppl "$tmp/ppl.txt" --ppl-ctx 128 > /dev/null 2> "$tmp/e
 t1=$(date +%s.%N)
 total=$(python3 -c "print($t1 - $t0)")
 echo "uninterrupted run: ${total} s, $(dump_items "$tmp/ref" | grep -c '|') item rows"
+hits=0
 for k in 1 2 3 4 5; do
-    delay=$(python3 -c "import random; random.seed($k); print(round(random.uniform(0.05, 0.9) * $total, 2))")
-    study --out "$tmp/run" --ppl "$tmp/ppl.txt" --ppl-ctx 128 > /dev/null 2>&1 &
+    # five moments spread over the run: together they stay short of the whole run, so each kill hits work
+    delay=$(python3 -c "import random; random.seed($k); print(round(random.uniform(0.03, 0.17) * $total, 2))")
+    # layerlab itself in the background (not the shell function: kill -9 must hit the process that writes)
+    "$LAYERLAB" study painters "$S" "${ARGS[@]}" --out "$tmp/run" --ppl "$tmp/ppl.txt" --ppl-ctx 128 > /dev/null 2>&1 &
     pid=$!
     sleep "$delay"
-    kill -9 $pid 2>/dev/null && echo "killed at ${delay} s ($(python3 -c "import sqlite3; print(sqlite3.connect('$tmp/run/results.sqlite').execute('select count(*) from items').fetchone()[0])" 2>/dev/null) rows)"
+    kill -9 $pid 2>/dev/null && hits=$((hits+1)) && echo "killed at ${delay} s ($(python3 -c "import sqlite3; print(sqlite3.connect('$tmp/run/results.sqlite').execute('select count(*) from items').fetchone()[0])" 2>/dev/null) rows)"
     wait $pid 2>/dev/null
 done
+[ "$hits" -eq 5 ] && ok || bad "only $hits of the 5 kills hit a running study"
 study --out "$tmp/run" --ppl "$tmp/ppl.txt" --ppl-ctx 128 > /dev/null 2> "$tmp/err" || bad "final resume: $(tail -n 1 "$tmp/err")"
 if cmp -s <(dump_items "$tmp/ref") <(dump_items "$tmp/run"); then ok; else bad "resumed store differs from the uninterrupted one"; fi
 if cmp -s "$tmp/ref/scores.csv" "$tmp/run/scores.csv"; then ok; echo "ok: resumed scores.csv identical ($(wc -l < "$tmp/ref/scores.csv") lines)"
@@ -106,6 +110,12 @@ touch "$tmp/afile"
 expect_refusal "unwritable DIR" "cannot create the study directory" study --out "$tmp/afile/sub"
 expect_refusal "a start beyond the model" "s = 3 leaves no middle layer" study --out "$tmp/bad" --starts 3
 [ ! -e "$tmp/bad" ] && ok || bad "a refused study left $tmp/bad behind"
+# two runs at once into one DIR: the second is refused while the first holds the lock
+"$LAYERLAB" study painters "$S" "${ARGS[@]}" --out "$tmp/two" > /dev/null 2>&1 &
+p1=$!
+for _ in $(seq 1 500); do [ -e "$tmp/two/results.sqlite" ] && break; sleep 0.01; done
+expect_refusal "a second run at once" "another run is writing the study" study --out "$tmp/two"
+kill -9 $p1 2>/dev/null; wait $p1 2>/dev/null
 expect_refusal "status of nothing" "no results store there" "$LAYERLAB" study status "$tmp/nothing"
 if "$LAYERLAB" study status "$tmp/ref" > "$tmp/st.txt" 2>&1 && grep -q "^items [0-9]* / [0-9]* over" "$tmp/st.txt"; then ok; else bad "status: $(cat "$tmp/st.txt")"; fi
 echo "$pass passed, $fail failed"

@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
@@ -15,6 +18,7 @@
 
 struct ll_store {
     sqlite3 *db;
+    int lock_fd;             /* DIR/results.lock, held (flock) by the one run writing the store */
     char path[4096];
     char meta_buf[8192];
 };
@@ -88,6 +92,7 @@ static int put_meta(ll_store *s, const char *key, const char *value) {
 static ll_store *open_db(const char *dir, bool create, bool readonly) {
     ll_store *s = ll_calloc(1, sizeof *s);
     if (!s) return NULL;
+    s->lock_fd = -1;
     snprintf(s->path, sizeof s->path, "%s/results.sqlite", dir);
     struct stat st;
     bool exists = stat(s->path, &st) == 0;
@@ -178,8 +183,22 @@ ll_store *ll_store_open(const char *dir, const char *kind, const char *params_js
         ll_fail("'%s' is not a directory", dir);
         return NULL;
     }
+    /* one writer at a time: a second run into the same DIR would compute the same items twice */
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s/results.lock", dir);
+    int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (lfd < 0) {
+        ll_fail("cannot create '%s': %s", lock, strerror(errno));
+        return NULL;
+    }
+    if (flock(lfd, LOCK_EX | LOCK_NB) != 0) {
+        ll_fail("another run is writing the study in '%s' (it holds %s); wait for it or stop it first", dir, lock);
+        close(lfd);
+        return NULL;
+    }
     ll_store *s = open_db(dir, true, false);
-    if (!s) return NULL;
+    if (!s) { close(lfd); return NULL; }
+    s->lock_fd = lfd;
     const char *k = ll_store_meta(s, "kind");
     if (k) {
         char kind_have[64];
@@ -233,6 +252,7 @@ ll_store *ll_store_open_existing(const char *dir) {
 void ll_store_close(ll_store *s) {
     if (!s) return;
     sqlite3_close(s->db);
+    if (s->lock_fd >= 0) close(s->lock_fd);   /* releases the flock */
     free(s);
 }
 
@@ -510,7 +530,7 @@ int ll_store_list_plans(ll_store *s, ll_store_plan **out, int *n) {
 int ll_store_list_tasks(ll_store *s, char ***out, int *n) {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *st = prep(s, "SELECT task FROM items GROUP BY task ORDER BY min(rowid)");
+    sqlite3_stmt *st = prep(s, "SELECT DISTINCT task FROM items ORDER BY task");   /* independent of the order of writing */
     if (!st) return -1;
     int rc = 0;
     while (!rc && sqlite3_step(st) == SQLITE_ROW) {

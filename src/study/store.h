@@ -54,7 +54,7 @@ typedef struct {
     int s, m, seed, k;
 } ll_store_plan;
 int ll_store_list_plans(ll_store *s, ll_store_plan **out, int *n);
-/* The tasks that have results, in first-stored order (malloc'ed array of malloc'ed names). */
+/* The tasks that have results, by name (malloc'ed array of malloc'ed names). */
 int ll_store_list_tasks(ll_store *s, char ***out, int *n);
 /* The item indices stored for (task, plan), ascending (malloc'ed). */
 int ll_store_item_ids(ll_store *s, const char *task, const char *plan, int **out, int *n);
