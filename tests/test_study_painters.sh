@@ -116,6 +116,9 @@ p1=$!
 for _ in $(seq 1 500); do [ -e "$tmp/two/results.sqlite" ] && break; sleep 0.01; done
 expect_refusal "a second run at once" "another run is writing the study" study --out "$tmp/two"
 kill -9 $p1 2>/dev/null; wait $p1 2>/dev/null
+# --out with missing parents (run.sh's out/painters-quick on a fresh clone)
+"$LAYERLAB" study painters "$S" --tokenizer "$T" --tasks arc_easy --limit 1 --seeds 1 --analyses none --starts 1 --quiet \
+    --out "$tmp/new/deeper/dir" > /dev/null 2> "$tmp/err" && [ -f "$tmp/new/deeper/dir/scores.csv" ] && ok || bad "nested --out: $(tail -n 1 "$tmp/err")"
 expect_refusal "status of nothing" "no results store there" "$LAYERLAB" study status "$tmp/nothing"
 if "$LAYERLAB" study status "$tmp/ref" > "$tmp/st.txt" 2>&1 && grep -q "^items [0-9]* / [0-9]* over" "$tmp/st.txt"; then ok; else bad "status: $(cat "$tmp/st.txt")"; fi
 echo "$pass passed, $fail failed"

@@ -187,3 +187,20 @@ int ll_dir_prepare(const char *dir, bool replace, bool (*ours)(const char *name)
     (void)n_removed;
     return rc;
 }
+
+int ll_mkdir_p(const char *dir) {
+    char p[4096];
+    size_t n = strlen(dir);
+    if (!n || n >= sizeof p) return ll_fail("bad directory path '%.64s'", dir);
+    memcpy(p, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (p[i] != '/' && p[i] != 0) continue;
+        char c = p[i];
+        p[i] = 0;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) return ll_fail("cannot create directory '%s': %s", p, strerror(errno));
+        p[i] = c;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return ll_fail("'%s' is not a directory", dir);
+    return 0;
+}

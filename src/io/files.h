@@ -40,6 +40,9 @@ int ll_out_open(ll_out *o, const char *path, bool binary);
  * 0, or -1 with the error set. */
 int ll_out_close(ll_out *o, bool ok);
 
+/* mkdir -p: dir and its missing parents (mode 0777 before the umask). 0, or -1 with the error set. */
+int ll_mkdir_p(const char *dir);
+
 /* Makes dir ready for a run's files: created if absent (a non-directory there is an error). An existing
  * directory must be empty, unless replace: then the entries for which ours(name) is true (the files an
  * earlier run of the same writer made) are removed and all others are left alone. `what` names the option

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
 
+#include "io/files.h"
 #include "util/err.h"
 
 struct ll_store {
@@ -174,13 +175,8 @@ done:
 }
 
 ll_store *ll_store_open(const char *dir, const char *kind, const char *params_json, const char *model_sha256) {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        ll_fail("cannot create the study directory '%s': %s", dir, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        ll_fail("'%s' is not a directory", dir);
+    if (ll_mkdir_p(dir)) {
+        ll_fail_prefix("cannot create the study directory: ");
         return NULL;
     }
     /* one writer at a time: a second run into the same DIR would compute the same items twice */
