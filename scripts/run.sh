@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh — the main job: "Transformer Layers as Painters" on the default model (SmolLM2-135M-Instruct),
-# the quick profile (`study painters --quick`, about ten minutes on 2 cores; README says what it leaves out).
+# the quick profile (`study painters --quick`, about 6 minutes on 2 cores; README says what it leaves out).
 # Installs only what the tool needs (scripts/setup.sh). A second run continues the same study (it is
 # resumable: DIR/results.sqlite); the report is out/painters-quick/report.html.
 set -euo pipefail
