@@ -39,5 +39,10 @@ printf '{"context": "four \\\\u0000 five", "continuation": "six"}\n' > "$tmp/not
 if "$LAYERLAB" eval "$SMOLLM2" --task lambada_openai --data "$tmp/notnul.jsonl" > /dev/null 2>&1; then ok
 else bad "an escaped backslash before u0000 was refused"; fi
 
+# a raw NUL byte in HellaSwag's text format: refused with file:line, not cut
+printf 'ctx: A man is\n0\nend one\nend \0two\nend three\nend four\n' > "$tmp/hs.txt"
+if "$LAYERLAB" eval "$SMOLLM2" --task hellaswag --data "$tmp/hs.txt" > "$tmp/out" 2> "$tmp/err"; then bad "hellaswag NUL: exit 0"
+elif grep -q "hs.txt:4: NUL byte in the line" "$tmp/err"; then ok; echo "ok: $(cat "$tmp/err")"
+else bad "hellaswag NUL: $(cat "$tmp/err")"; fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

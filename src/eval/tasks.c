@@ -394,6 +394,8 @@ static int parse_hellaswag(const char *path, char *buf, size_t len, ll_eval_task
         while (e < len && buf[e] != '\n') e++;
         line++;
         buf[e] = 0;
+        if (strlen(buf + p) != e - p)   /* the text would be cut there without a word */
+            return ll_fail("%s:%ld: NUL byte in the line", path, line);
         if (e > p && buf[e - 1] == '\r') buf[e - 1] = 0;
         if (k == 0) first_line = line;
         lines[k++] = buf + p;
