@@ -87,12 +87,6 @@ static int parse_starts(const char *v, ll_painters_opts *o) {
     return 0;
 }
 
-static void study_progress(void *ctx, long done, long total, const char *what) {
-    cli_progress *p = ctx;
-    p->total = total;
-    cli_progress_update(p, done, what);
-}
-
 static int painters(int argc, char **argv) {
     cli_common c;
     cli_common_init(&c);
@@ -196,7 +190,7 @@ static int painters(int argc, char **argv) {
     cli_progress pg;
     cli_progress_start(&pg, "painters", 1, NULL);
     if (!quiet) {
-        o.progress = study_progress;
+        o.progress = cli_progress_cb;
         o.layer_progress = cli_progress_layer_cb;
         o.progress_ctx = &pg;
     }

@@ -151,29 +151,12 @@ bool cli_bos(const cli_common *c, const ll_model *m) {
 }
 
 char *cli_read_file(const char *path, size_t *len) {
-    FILE *f = ll_fopen_input(path, "input file");
-    if (!f) {
+    size_t n;
+    char *buf = ll_read_file(path, "input file", &n);
+    if (!buf) {
         cli_lib_error();
         return NULL;
     }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0) break;
-        if (cap - n - 1 == 0) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) { free(buf); buf = NULL; break; }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (!buf) { cli_error("out of memory reading '%s'", path); return NULL; }
-    if (err) { free(buf); cli_error("error reading '%s'", path); return NULL; }
-    buf[n] = 0;
     if (len) *len = n;
     return buf;
 }

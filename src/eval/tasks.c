@@ -43,32 +43,6 @@ const char *ll_eval_default_file(const char *task) {
 
 /* ---- reading files ---- */
 
-static char *read_all_fd(int fd, const char *path, size_t *len) {
-    size_t cap = 1 << 16, n = 0;
-    char *buf = ll_malloc(cap);
-    if (!buf) return NULL;
-    for (;;) {
-        if (cap - n < 2) {
-            char *nb = ll_realloc(buf, cap * 2);
-            if (!nb) { free(buf); return NULL; }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + n, cap - n - 1);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            ll_fail("%s: read error: %s", path, strerror(errno));
-            free(buf);
-            return NULL;
-        }
-        if (r == 0) break;
-        n += (size_t)r;
-    }
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
 static bool ends_with(const char *s, const char *suffix) {
     size_t a = strlen(s), b = strlen(suffix);
     return a >= b && !memcmp(s + a - b, suffix, b);
@@ -80,7 +54,7 @@ static char *read_data_file(const char *path, size_t *len) {
     int in = ll_open_input(path, "data file");
     if (in < 0) return NULL;
     if (!ends_with(path, ".bz2")) {
-        char *b = read_all_fd(in, path, len);
+        char *b = ll_read_fd(in, path, len);
         close(in);
         return b;
     }
@@ -98,7 +72,7 @@ static char *read_data_file(const char *path, size_t *len) {
     }
     close(fds[1]);
     close(in);
-    char *b = read_all_fd(fds[0], path, len);
+    char *b = ll_read_fd(fds[0], path, len);
     close(fds[0]);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,6 +51,40 @@ FILE *ll_fopen_input(const char *path, const char *what) {
         ll_fail("cannot open '%s': %s", path, strerror(errno));
     }
     return f;
+}
+
+char *ll_read_fd(int fd, const char *path, size_t *len) {
+    size_t cap = 1 << 16, n = 0;
+    char *buf = ll_malloc(cap);
+    if (!buf) return NULL;
+    for (;;) {
+        if (cap - n < 2) {
+            char *nb = ll_realloc(buf, cap * 2);
+            if (!nb) { free(buf); return NULL; }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            ll_fail("%s: read error: %s", path, strerror(errno));
+            free(buf);
+            return NULL;
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+char *ll_read_file(const char *path, const char *what, size_t *len) {
+    int fd = ll_open_input(path, what);
+    if (fd < 0) return NULL;
+    char *b = ll_read_fd(fd, path, len);
+    close(fd);
+    return b;
 }
 
 int ll_out_check(const char *path) {

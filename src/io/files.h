@@ -21,6 +21,12 @@ int ll_open_input(const char *path, const char *what);
 /* The same as a stdio stream ("rb"); NULL with the error set. */
 FILE *ll_fopen_input(const char *path, const char *what);
 
+/* Everything an open descriptor yields until end of file, NUL-terminated (*len without the NUL); path
+ * names it in messages. NULL with the error set. */
+char *ll_read_fd(int fd, const char *path, size_t *len);
+/* A whole regular file (ll_open_input, then ll_read_fd). */
+char *ll_read_file(const char *path, const char *what, size_t *len);
+
 /* 0 if path may be written as an output (absent, or an existing regular file), else -1 with the error set.
  * Commands call it while parsing options, so a bad --out fails before the work starts. */
 int ll_out_check(const char *path);

@@ -335,24 +335,8 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s) {
     }
     if (o->ppl_file) {
         size_t len;
-        FILE *f = ll_fopen_input(o->ppl_file, "perplexity text");
-        if (!f) goto done;
-        char *buf = NULL;
-        size_t cap = 0;
-        len = 0;
-        for (;;) {
-            if (len + 65536 + 1 > cap) {
-                char *nb = ll_realloc(buf, cap = (cap ? cap * 2 : 1 << 20));
-                if (!nb) { free(buf); fclose(f); goto done; }
-                buf = nb;
-            }
-            size_t r = fread(buf + len, 1, cap - len - 1, f);
-            len += r;
-            if (r == 0) break;
-        }
-        fclose(f);
-        if (!buf) { ll_fail("%s is empty", o->ppl_file); goto done; }
-        buf[len] = 0;
+        char *buf = ll_read_file(o->ppl_file, "perplexity text", &len);
+        if (!buf) goto done;
         int trc = ll_tokenize(m->tok, buf, len, ll_tok_default_bos(m->tok), false, &ppl_ids, &n_ppl);
         free(buf);
         if (trc) goto done;
