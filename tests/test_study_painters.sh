@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `layerlab study painters` on stories260K (issue 11):
+#   0. reuse: the same study with --no-reuse gives the same store, bit for bit (gsm8k's generations too),
+#      and computes every pass the reusing run skipped;
 #   1. kill -9 at five random moments, resuming each time: the final store's item rows and scores.csv are
 #      identical to those of an uninterrupted run;
-#   2. the study's numbers are eval's: for 10 (plan, task) pairs its metric in scores.csv equals
+#   2. the study's numbers are eval's, with and without reuse: for 10 (plan, task) pairs its metric in scores.csv equals
 #      `layerlab eval --plan P --task T --limit N --json`, and every item's loglikelihoods equal eval
 #      --samples' to the last digit;
 #   3. a store made with another model, with other parameters, a corrupt store, an unwritable DIR: each a
@@ -38,6 +40,23 @@ study --out "$tmp/ref" --ppl "$tmp/ppl.txt" --ppl-ctx 128 > /dev/null 2> "$tmp/e
 t1=$(date +%s.%N)
 total=$(python3 -c "print($t1 - $t0)")
 echo "uninterrupted run: ${total} s, $(dump_items "$tmp/ref" | grep -c '|') item rows"
+passes() { sed -n 's/.*: \([0-9]*\) token-layer passes computed for results that take \([0-9]*\) computed.*/\1 \2/p' "$1"; }
+read -r c_ref n_ref <<< "$(passes "$tmp/err")"
+study --out "$tmp/noreuse" --ppl "$tmp/ppl.txt" --ppl-ctx 128 --no-reuse > /dev/null 2> "$tmp/err2" || bad "--no-reuse run: $(tail -n 1 "$tmp/err2")"
+read -r c_no n_no <<< "$(passes "$tmp/err2")"
+if cmp -s <(dump_items "$tmp/ref") <(dump_items "$tmp/noreuse"); then ok; echo "ok: --no-reuse store identical to the reusing one"
+else bad "--no-reuse store differs"; diff <(dump_items "$tmp/ref") <(dump_items "$tmp/noreuse") | head -n 4 >&2; fi
+# the pass counts: without reuse every pass is computed; with it fewer, for the same results
+if [ -n "$c_ref" ] && [ "$c_no" = "$n_no" ] && [ "$n_ref" = "$n_no" ] && [ "$c_ref" -lt "$n_ref" ]; then ok
+    echo "ok: passes computed: $c_ref with reuse, $c_no without (of $n_ref)"
+else bad "pass counts: reuse $c_ref of $n_ref, no-reuse $c_no of $n_no"; fi
+# generation (gsm8k): the plans' K/V caches start from the recorded prefix, so the tokens they generate must
+# be those of a run that computed everything
+G=(--tokenizer "$T" --tasks gsm8k --limit 2 --max-gen-toks 24 --seeds 1 --starts 1..0 --analyses none --quiet --threads 1)
+"$LAYERLAB" study painters "$S" "${G[@]}" --out "$tmp/g1" > /dev/null 2>&1 &&
+"$LAYERLAB" study painters "$S" "${G[@]}" --out "$tmp/g2" --no-reuse > /dev/null 2>&1 &&
+cmp -s <(dump_items "$tmp/g1") <(dump_items "$tmp/g2") && [ "$(dump_items "$tmp/g1" | grep -c '^gsm8k')" -eq 26 ] && ok ||
+    bad "gsm8k with and without reuse differ (or did not run)"
 hits=0
 for k in 1 2 3 4 5; do
     # five moments spread over the run: together they stay short of the whole run, so each kill hits work
@@ -67,7 +86,8 @@ for pt in $pairs; do
     lim=5; case $plan in skip_one:*|switch:*) lim=3 ;; esac
     "$LAYERLAB" eval "$S" --tokenizer "$T" --task "$task" --limit $lim --plan "$plan" --json --samples "$tmp/s.jsonl" > "$tmp/e.json" 2> "$tmp/err" ||
         { bad "eval $plan $task: $(tail -n 1 "$tmp/err")"; continue; }
-    if python3 - "$tmp/e.json" "$tmp/s.jsonl" "$tmp/ref/scores.csv" "$tmp/ref/items.csv" "$plan" "$task" 2> "$tmp/py.err" <<'EOF2'
+    for d in ref noreuse; do
+    if python3 - "$tmp/e.json" "$tmp/s.jsonl" "$tmp/$d/scores.csv" "$tmp/$d/items.csv" "$plan" "$task" 2> "$tmp/py.err" <<'EOF2'
 import csv, json, sys
 e = json.load(open(sys.argv[1])); samples = [json.loads(l) for l in open(sys.argv[2])]
 plan, task = sys.argv[5], sys.argv[6]
@@ -84,7 +104,8 @@ for s in samples:
     assert mine == ll, (plan, task, s["doc_id"], mine, ll)
 print("ok:", plan, task, {k: got[k] for k in got})
 EOF2
-    then ok; else bad "study and eval differ on $plan $task: $(cat "$tmp/py.err")"; fi
+    then ok; else bad "study ($d) and eval differ on $plan $task: $(cat "$tmp/py.err")"; fi
+    done
 done
 
 # ---- 3. refusals ----

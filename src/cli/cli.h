@@ -97,9 +97,9 @@ int cli_task_files(const char *cmd, const char *task, const char *data, const ch
  * (entries of the forward done) is shown too, so a long item does not look like a hang. */
 typedef struct {
     const char *label;
-    long total, done;
+    long total, done, base;   /* base: done at the first update, left out of the rate */
     double t0, last;
-    bool tty, drawn, ended;
+    bool tty, drawn, ended, updated;
     int sub_done, sub_total;
     struct ll_engine *engine;
     char extra[128];

@@ -33,6 +33,8 @@ static const char *USAGE =
     "  --ppl FILE          also each grid plan's perplexity on FILE (--ppl-ctx 1024, --ppl-tokens 8192)\n"
     "  --max-gen-toks N    gsm8k (default 256)\n"
     "  --quick             a small profile that finishes in minutes (README: what it leaves out)\n"
+    "  --no-reuse          compute every plan from its first layer (by default the layers a plan shares with\n"
+    "                      the full model are computed once per item; the results are bit for bit the same)\n"
     "  --quiet             no progress\n"
     "  --threads N, --exact|--llamacpp, --tokenizer TOK.bin, --bos\n"
     "Every finished item is committed to DIR/results.sqlite; the same command run again continues where it\n"
@@ -116,6 +118,7 @@ static int painters(int argc, char **argv) {
         if (!strcmp(a, "--max-gen-toks")) { INT(1, 1 << 20); o.max_gen = (int)x; continue; }
         if (!strcmp(a, "--starts")) { VAL(); if (parse_starts(v, &o)) return 1; continue; }
         if (!strcmp(a, "--quiet")) { quiet = true; continue; }
+        if (!strcmp(a, "--no-reuse")) { o.reuse = false; continue; }
         if (!strcmp(a, "--quick")) { quick = true; continue; }
         if (!strcmp(a, "--variants") || !strcmp(a, "--analyses")) {
             VAL();
@@ -195,9 +198,16 @@ static int painters(int argc, char **argv) {
         o.progress_ctx = &pg;
     }
     double t0 = cli_now();
-    int prc = ll_painters_run(m, &o, s);
+    ll_painters_stats st;
+    int prc = ll_painters_run(m, &o, s, &st);
     cli_progress_stop(&pg);
+    double run_s = cli_now() - t0;
     if (prc) { ll_fail_prefix("study painters: "); cli_lib_error(); goto done; }
+    if (st.passes_naive > 0)
+        fprintf(stderr, "layerlab: study painters: %lld token-layer passes computed for results that take %lld computed "
+                "from scratch (%.2fx fewer%s), %.0f s\n", st.passes_computed, st.passes_naive,
+                st.passes_computed ? (double)st.passes_naive / (double)st.passes_computed : 0.0,
+                o.reuse ? ", reuse on" : ", --no-reuse", run_s);
     if (ll_painters_export(s, out)) { cli_lib_error(); goto done; }
     char cmdline[2048] = "layerlab study";
     for (int i = 0; i < argc; i++)

@@ -328,7 +328,7 @@ static void progress_draw(cli_progress *p, bool force) {
     p->ended = end;
     p->drawn = true;
     p->last = t;
-    double el = t - p->t0, rate = el > 0 ? (double)p->done / el : 0;
+    double el = t - p->t0, rate = el > 0 ? (double)(p->done - p->base) / el : 0;
     char eta[32], elapsed[32], sub[64] = "";
     fmt_dur(eta, sizeof eta, rate > 0 ? (double)(p->total - p->done) / rate : NAN);
     fmt_dur(elapsed, sizeof elapsed, el);
@@ -363,6 +363,8 @@ void cli_progress_start(cli_progress *p, const char *label, long total, struct l
 }
 
 void cli_progress_update(cli_progress *p, long done, const char *extra) {
+    if (!p->updated) p->base = done;   /* work done before this run (a resumed study): not in the rate */
+    p->updated = true;
     p->done = done;
     p->sub_done = p->sub_total = 0;
     snprintf(p->extra, sizeof p->extra, "%s", extra ? extra : "");

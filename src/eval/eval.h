@@ -181,6 +181,9 @@ ll_eval_session *ll_eval_begin(ll_model *m, const ll_eval_task *t, const int *it
 /* Runs the session's k-th item into r (free with ll_eval_item_result_free). 0, or -1 naming the item. */
 int ll_eval_run_item(ll_eval_session *s, int k, ll_eval_item_result *r);
 const char *ll_eval_session_prompt(const ll_eval_session *s, int k);   /* gsm8k: the item's prompt */
+/* The session's engine: a study switches its order between items (ll_engine_set_order) and reuses shared
+ * leading entries across orders (ll_engine_record / ll_engine_reuse). */
+struct ll_engine *ll_eval_session_engine(ll_eval_session *s);
 void ll_eval_session_info(const ll_eval_session *s, long long *n_tokens, long long *n_truncated, int *n_ctx,
                           int *max_len);
 void ll_eval_end(ll_eval_session *s);

@@ -283,6 +283,8 @@ int ll_eval_run_item(ll_eval_session *S, int k, ll_eval_item_result *r) {
     return S->t->kind == LL_EVAL_GEN ? item_gen(S, k, r) : item_loglik(S, k, r);
 }
 
+ll_engine *ll_eval_session_engine(ll_eval_session *S) { return S->e; }
+
 const char *ll_eval_session_prompt(const ll_eval_session *S, int k) { return S->prompts ? S->prompts[k] : NULL; }
 
 void ll_eval_session_info(const ll_eval_session *S, long long *n_tokens, long long *n_truncated, int *n_ctx, int *max_len) {

@@ -35,6 +35,34 @@ struct ll_engine {
     void (*progress)(void *ctx, int done, int total);   /* after each entry of a forward */
     void *progress_ctx;
     int cur_entry, cur_member;
+    int kv_passes;            /* passes the caches hold (>= order.n_passes) */
+    /* reuse: this engine records its forwards into rec, or starts them from src's first `reuse_j` entries */
+    ll_reuse *rec;
+    const ll_reuse *src;
+    int reuse_j, reuse_call;
+    bool reuse_ok;
+    long long passes_run, passes_naive;   /* token x layer passes computed / an order's full count */
+};
+
+/* One recorded forward: its inputs, the residual stream after each of the first J entries, and the K/V
+ * those entries' passes wrote. */
+typedef struct {
+    int T, pos0;
+    bool tree;
+    size_t cap_tok, cap_tt, cap_h, cap_k, cap_v;   /* capacities, in elements */
+    int32_t *tokens;
+    ll_tree_tok *tt;
+    float *hidden;            /* [J][T][n_embd] */
+    float *k, *v;             /* [passes of the first J entries][T][kv_dim] */
+} rec_call;
+
+struct ll_reuse {
+    const ll_model *m;
+    ll_order order;           /* the recorded order */
+    int J, P;                 /* entries whose output is kept, and their passes */
+    bool exact, kv_mean;
+    rec_call *calls;
+    int n_calls, cap_calls;
 };
 
 int ll_order_full(ll_order *o, int n_layer) {
@@ -60,6 +88,7 @@ void ll_order_free(ll_order *o) {
 }
 
 static int copy_order(ll_order *dst, const ll_order *src, int n_layer) {
+    memset(dst, 0, sizeof *dst);
     dst->entries = ll_calloc((size_t)src->n_entries, sizeof *dst->entries);
     if (!dst->entries) return -1;
     dst->n_entries = src->n_entries;
@@ -106,6 +135,7 @@ ll_engine *ll_engine_new(ll_model *m, const ll_order *order, const ll_engine_opt
     size_t kvd = (size_t)m->n_head_kv * m->head_dim;
     size_t cache = (size_t)e->order.n_passes * (size_t)n_ctx * kvd;
     if (!(e->kcache = ll_calloc(cache, sizeof(float))) || !(e->vcache = ll_calloc(cache, sizeof(float)))) goto fail;
+    e->kv_passes = e->order.n_passes;
     int half = m->rope_dim / 2;
     if (!(e->rope_cos = ll_malloc((size_t)n_ctx * half * sizeof(float))) ||
         !(e->rope_sin = ll_malloc((size_t)n_ctx * half * sizeof(float))))
@@ -155,6 +185,151 @@ void ll_engine_free(ll_engine *e) {
 int ll_engine_n_ctx(const ll_engine *e) { return e->n_ctx; }
 
 const ll_order *ll_engine_order(const ll_engine *e) { return &e->order; }
+
+int ll_engine_set_order(ll_engine *e, const ll_order *order) {
+    ll_order o;
+    int rc = order ? copy_order(&o, order, e->m->n_layer) : ll_order_full(&o, e->m->n_layer);
+    if (rc) { ll_order_free(&o); return -1; }
+    if (o.n_passes > 1 << 16) { ll_order_free(&o); return ll_fail("order has too many passes"); }
+    if (o.n_passes > e->kv_passes) {   /* grow the caches; what they held is not needed by a new order */
+        size_t kvd = (size_t)e->m->n_head_kv * e->m->head_dim, cache = (size_t)o.n_passes * (size_t)e->n_ctx * kvd;
+        float *k = ll_calloc(cache, sizeof(float)), *v = k ? ll_calloc(cache, sizeof(float)) : NULL;
+        if (!v) { free(k); ll_order_free(&o); return -1; }
+        free(e->kcache);
+        free(e->vcache);
+        e->kcache = k, e->vcache = v, e->kv_passes = o.n_passes;
+    }
+    ll_order_free(&e->order);
+    e->order = o;
+    e->src = NULL;   /* a reuse source was matched against the old order, a recording holds it */
+    e->rec = NULL;
+    return 0;
+}
+
+void ll_engine_passes(const ll_engine *e, long long *computed, long long *naive) {
+    if (computed) *computed = e->passes_run;
+    if (naive) *naive = e->passes_naive;
+}
+
+/* ---- reuse ---- */
+
+ll_reuse *ll_reuse_new(void) { return ll_calloc(1, sizeof(ll_reuse)); }
+
+void ll_reuse_free(ll_reuse *r) {
+    if (!r) return;
+    for (int i = 0; i < r->cap_calls; i++) {
+        rec_call *c = &r->calls[i];
+        free(c->tokens);
+        free(c->tt);
+        free(c->hidden);
+        free(c->k);
+        free(c->v);
+    }
+    free(r->calls);
+    ll_order_free(&r->order);
+    free(r);
+}
+
+int ll_engine_record(ll_engine *e, ll_reuse *r) {
+    e->rec = NULL;
+    if (!r) return 0;
+    ll_order_free(&r->order);
+    if (copy_order(&r->order, &e->order, e->m->n_layer)) { ll_order_free(&r->order); return -1; }
+    r->m = e->m;
+    r->J = e->order.n_entries - 1;   /* an order that shares every entry is the same order */
+    r->P = 0;
+    for (int i = 0; i < r->J; i++) r->P += e->order.entries[i].n;
+    r->exact = e->exact;
+    r->kv_mean = e->parallel_kv_mean;
+    r->n_calls = 0;
+    e->rec = r;
+    e->src = NULL;
+    return 0;
+}
+
+static bool same_entry(const ll_entry *a, const ll_entry *b) {
+    if (a->n != b->n) return false;
+    for (int i = 0; i < a->n; i++)
+        if (a->layers[i] != b->layers[i]) return false;
+    return true;
+}
+
+int ll_engine_reuse(ll_engine *e, const ll_reuse *r) {
+    e->src = NULL;
+    if (!r || r->m != e->m || r->exact != e->exact || r->kv_mean != e->parallel_kv_mean || e->rec) return 0;
+    int j = 0;
+    while (j < r->J && j < e->order.n_entries && same_entry(&r->order.entries[j], &e->order.entries[j])) j++;
+    if (j == 0) return 0;
+    e->src = r;
+    e->reuse_j = j;
+    e->reuse_call = 0;
+    e->reuse_ok = true;
+    return j;
+}
+
+/* Grows *p to hold n elements of size sz (keeps capacity in *cap). */
+static int grow(void *pp, size_t *cap, size_t n, size_t sz) {
+    void **p = pp;
+    if (n <= *cap) return 0;
+    void *q = ll_realloc(*p, n * sz);
+    if (!q) return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+/* Starts recording one forward: its inputs. NULL on no memory. */
+static rec_call *rec_begin(ll_engine *e, const int32_t *tokens, int T, int pos0) {
+    ll_reuse *r = e->rec;
+    if (r->n_calls == r->cap_calls) {
+        int cap = r->cap_calls ? r->cap_calls * 2 : 16;
+        rec_call *nc = ll_realloc(r->calls, (size_t)cap * sizeof *nc);
+        if (!nc) return NULL;
+        memset(nc + r->cap_calls, 0, (size_t)(cap - r->cap_calls) * sizeof *nc);
+        r->calls = nc;
+        r->cap_calls = cap;
+    }
+    rec_call *c = &r->calls[r->n_calls];
+    size_t D = (size_t)e->m->n_embd, kvd = (size_t)e->m->n_head_kv * e->m->head_dim, t = (size_t)T;
+    if (grow(&c->tokens, &c->cap_tok, t, sizeof *c->tokens) || (e->tree && grow(&c->tt, &c->cap_tt, t, sizeof *c->tt)) ||
+        grow(&c->hidden, &c->cap_h, (size_t)r->J * t * D, sizeof(float)) ||
+        grow(&c->k, &c->cap_k, (size_t)r->P * t * kvd, sizeof(float)) ||
+        grow(&c->v, &c->cap_v, (size_t)r->P * t * kvd, sizeof(float)))
+        return NULL;
+    c->T = T, c->pos0 = pos0, c->tree = e->tree != NULL;
+    memcpy(c->tokens, tokens, t * sizeof *tokens);
+    if (e->tree) memcpy(c->tt, e->tree, t * sizeof *c->tt);
+    return c;
+}
+
+/* The K/V rows the first P passes wrote at positions pos0..pos0+T-1, into (rec) or out of (!rec) a call. */
+static void kv_copy(ll_engine *e, rec_call *c, int P, bool rec) {
+    size_t kvd = (size_t)e->m->n_head_kv * e->m->head_dim, n = (size_t)c->T * kvd;
+    for (int s = 0; s < P; s++) {
+        float *kc = e->kcache + ((size_t)s * e->n_ctx + c->pos0) * kvd, *vc = e->vcache + ((size_t)s * e->n_ctx + c->pos0) * kvd;
+        float *kr = c->k + (size_t)s * n, *vr = c->v + (size_t)s * n;
+        if (rec) {
+            memcpy(kr, kc, n * sizeof(float));
+            memcpy(vr, vc, n * sizeof(float));
+        } else {
+            memcpy(kc, kr, n * sizeof(float));
+            memcpy(vc, vr, n * sizeof(float));
+        }
+    }
+}
+
+/* The recorded call this forward can start from, or NULL: every call of the item so far matched. */
+static rec_call *reuse_match(ll_engine *e, const int32_t *tokens, int T, int pos0) {
+    const ll_reuse *r = e->src;
+    int c = e->reuse_call++;
+    if (!e->reuse_ok || e->has_tap || c >= r->n_calls) { e->reuse_ok = false; return NULL; }
+    rec_call *rc = &r->calls[c];
+    bool same = rc->T == T && rc->pos0 == pos0 && rc->tree == (e->tree != NULL) &&
+                !memcmp(rc->tokens, tokens, (size_t)T * sizeof *tokens) &&
+                (!e->tree || !memcmp(rc->tt, e->tree, (size_t)T * sizeof *e->tree));
+    if (!same) e->reuse_ok = false;   /* later calls attend to this one's K/V: none of them can reuse */
+    return same ? rc : NULL;
+}
 
 void ll_engine_set_progress(ll_engine *e, void (*fn)(void *ctx, int done, int total), void *ctx) {
     e->progress = fn;
@@ -388,9 +563,17 @@ static int forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *
         return ll_fail("positions %d..%d exceed the context of %d tokens", pos0, pos0 + T - 1, e->n_ctx);
     if (ensure_buffers(e, T)) return -1;
     int D = m->n_embd;
+    /* reuse: a recorded forward over the same inputs gives the first entries' output and K/V */
+    rec_call *from = e->src ? reuse_match(e, tokens, T, pos0) : NULL, *rec = NULL;
+    if (e->rec && !(rec = rec_begin(e, tokens, T, pos0))) return ll_fail("out of memory recording a forward of %d tokens", T);
+    int start = from ? e->reuse_j : 0, slot = 0;
+    for (int i = 0; i < start; i++) slot += e->order.entries[i].n;
+    e->passes_naive += (long long)T * e->order.n_passes;
+    e->passes_run += (long long)T * (e->order.n_passes - slot);
     for (int t = 0; t < T; t++) {
         if (tokens[t] < 0 || tokens[t] >= m->n_vocab)
             return ll_fail("token id %d at position %d is outside the vocabulary (0..%d)", tokens[t], pos0 + t, m->n_vocab - 1);
+        if (from) continue;
         if (ll_mat_row(&m->tok_embd, tokens[t], e->x + (size_t)t * D)) return -1;
         if (first_nonfinite_row(e->x + (size_t)t * D, 1, D) == 0)
             return ll_fail("non-finite value (NaN or infinity) at position %d: in the token embedding "
@@ -399,8 +582,12 @@ static int forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *
     bool tap = e->has_tap;
     for (int t = 0; t < T; t++) e->attn_want[t] = tap && e->tap.want_attn && e->tap.want_attn(e->tap.ctx, pos0 + t);
     if (tap && e->tap.hidden) e->tap.hidden(e->tap.ctx, -1, e->x, T, pos0);
-    int slot = 0;
-    for (int i = 0; i < e->order.n_entries; i++) {
+    if (from) {
+        memcpy(e->x, from->hidden + (size_t)(start - 1) * T * D, (size_t)T * D * sizeof(float));
+        kv_copy(e, from, slot, false);
+        if (e->progress) e->progress(e->progress_ctx, start, e->order.n_entries);
+    }
+    for (int i = start; i < e->order.n_entries; i++) {
         const ll_entry *en = &e->order.entries[i];
         e->cur_entry = i;
         e->cur_member = 0;
@@ -419,8 +606,13 @@ static int forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *
             for (size_t k = 0; k < (size_t)T * D; k++) e->x[k] = e->acc[k] * inv;
         }
         if (check_finite(e, e->x, T, D, pos0, 0, i)) return -1;
+        if (rec && i < e->rec->J) memcpy(rec->hidden + (size_t)i * T * D, e->x, (size_t)T * D * sizeof(float));
         if (tap && e->tap.hidden) e->tap.hidden(e->tap.ctx, i, e->x, T, pos0);
         if (e->progress) e->progress(e->progress_ctx, i + 1, e->order.n_entries);
+    }
+    if (rec) {
+        kv_copy(e, rec, e->rec->P, true);
+        e->rec->n_calls++;
     }
     /* without logits the final norm of the last position still runs, only to check it (D values) */
     int first = mode == LL_LOGITS_ALL ? 0 : T - 1, n = T - first;

@@ -67,6 +67,29 @@ void ll_engine_set_progress(ll_engine *e, void (*fn)(void *ctx, int done, int to
 /* Every forward checks its values: a NaN or an infinity in the embedding, after an entry, after the final
  * norm or in the logits fails the forward (-1) with a message naming that stage and the position. */
 
+/* Replaces the order (copied; NULL = full), keeping the engine's context, threads and buffers; the caches
+ * grow when the new order has more passes. Ends any recording or reuse. 0, or -1 with the error set. */
+int ll_engine_set_order(ll_engine *e, const ll_order *order);
+
+/* Reuse of shared leading entries. Two orders that begin with the same entries compute the same residual
+ * stream and the same K/V there, for the same inputs. An engine recording into r keeps, for each forward
+ * (its tokens, positions, tree), the output of every entry but the last and the K/V of their passes. An
+ * engine reusing r (another order, the same model, numerics and parallel-K/V setting) starts its n-th
+ * forward after the item began at its first entry that differs from the recorded order, when its first n
+ * forwards had the same inputs as the recorded ones; otherwise it computes everything. The results are bit
+ * for bit those of computing every entry: the same code runs on the same values. Forwards with taps always
+ * compute everything. */
+typedef struct ll_reuse ll_reuse;
+ll_reuse *ll_reuse_new(void);
+void ll_reuse_free(ll_reuse *r);
+/* Starts a recording of e's forwards into r (what r held is dropped); NULL stops recording. 0 or -1. */
+int ll_engine_record(ll_engine *e, ll_reuse *r);
+/* Starts reusing r, from the next forward on (call it at the start of each item); NULL stops. Returns the
+ * number of leading entries shared with the recorded order (0: nothing can be reused). */
+int ll_engine_reuse(ll_engine *e, const ll_reuse *r);
+/* Token x layer passes computed by e's forwards so far, and what computing every entry would have cost. */
+void ll_engine_passes(const ll_engine *e, long long *computed, long long *naive);
+
 /* Installs (copies) a tap; NULL removes it. */
 void ll_engine_set_tap(ll_engine *e, const ll_tap *tap);
 const ll_order *ll_engine_order(const ll_engine *e);

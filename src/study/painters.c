@@ -36,6 +36,7 @@ void ll_painters_default_opts(ll_painters_opts *o) {
     o->max_gen = 256;
     o->n_threads = 2;
     o->exact = true;
+    o->reuse = true;
 }
 
 /* ---- the plans ---- */
@@ -183,6 +184,7 @@ static int choose_items(const ll_eval_task *t, long limit, long sample, uint64_t
 typedef struct {
     const ll_painters_opts *o;
     long done, total;
+    long long passes_computed, passes_naive;
     char what[160];
 } prog_t;
 
@@ -190,52 +192,86 @@ static void say(prog_t *g) {
     if (g->o->progress) g->o->progress(g->o->progress_ctx, g->done, g->total, g->what);
 }
 
-/* Runs plan p on the items of t not yet stored, committing each. */
-static int run_unit(ll_model *m, const ll_painters_opts *o, ll_store *s, const ll_eval_task *t, const int *items, int n,
-                    const plan_t *p, prog_t *g) {
-    int *todo = ll_malloc((size_t)(n ? n : 1) * sizeof *todo), nt = 0;
-    if (!todo) return -1;
-    for (int k = 0; k < n; k++) {
-        int h = ll_store_has_item(s, t->name, items[k], p->spec);
-        if (h < 0) { free(todo); return -1; }
-        if (!h) todo[nt++] = items[k];
-    }
-    g->done += n - nt;
-    if (!nt) { free(todo); return 0; }
-    ll_order ord = {0, NULL, 0};
-    if (ll_plan_parse(p->spec, m->n_layer, &ord)) { free(todo); return -1; }
-    ll_eval_opts eo;
-    ll_eval_default_opts(&eo);
-    eo.bos = o->bos;
-    eo.max_gen = o->max_gen;
-    eo.order = &ord;
-    eo.n_threads = o->n_threads;
-    eo.exact = o->exact;
-    /* the paper's generation code averages a parallel group's K/V for later tokens; its loglikelihoods come
-     * from one forward over the whole sequence, where every token uses its own */
-    eo.parallel_kv_mean = t->kind == LL_EVAL_GEN;
-    eo.layer_progress = o->layer_progress;
-    eo.progress_ctx = o->progress_ctx;
-    ll_eval_session *S = ll_eval_begin(m, t, todo, nt, &eo);
-    int rc = S ? 0 : -1;
-    for (int k = 0; !rc && k < nt; k++) {
-        snprintf(g->what, sizeof g->what, "%s on %s item %d", p->spec, t->name, todo[k]);
-        say(g);
-        double t0 = ll_now();
-        ll_eval_item_result r;
-        rc = ll_eval_run_item(S, k, &r);
-        if (rc) break;
-        double dt = ll_now() - t0;
-        rc = ll_store_put_item(s, t->name, todo[k], p->spec, &r, dt);
-        if (!rc) rc = ll_store_add_progress(s, "seconds", dt);
-        if (!rc) rc = ll_store_add_progress(s, "layer_passes", (double)ord.n_passes * r.n_req);
-        ll_eval_item_result_free(&r);
-        g->done++;
+/* Runs the plans on the items of t, item by item, committing each (plan, item) result; what the store
+ * has is skipped. With reuse, the full model runs first on each item with work left and records its
+ * forwards; every plan then starts at its first entry that differs from the full order. */
+static int run_items(ll_model *m, const ll_painters_opts *o, ll_store *s, const ll_eval_task *t, const int *items, int n,
+                     const plan_t *const *plans, int np, ll_reuse *rec, prog_t *g) {
+    ll_order *ords = ll_calloc((size_t)(np ? np : 1), sizeof *ords);
+    bool *todo = ll_calloc((size_t)(np ? np : 1), sizeof *todo);
+    ll_order full = {0, NULL, 0};
+    ll_eval_session *S = NULL;
+    int rc = !ords || !todo || ll_order_full(&full, m->n_layer) ? -1 : 0, bad = -1;
+    for (int i = 0; !rc && i < np; i++)
+        if ((rc = ll_plan_parse(plans[i]->spec, m->n_layer, &ords[i]))) bad = i;
+    for (int k = 0; !rc && k < n; k++) {
+        int nt = 0, full_at = -1;
+        for (int i = 0; !rc && i < np; i++) {
+            int h = ll_store_has_item(s, t->name, items[k], plans[i]->spec);
+            if (h < 0) rc = -1;
+            todo[i] = h == 0;
+            nt += todo[i];
+            if (!strcmp(plans[i]->spec, "full")) full_at = i;
+        }
+        if (rc || !nt) continue;   /* g->done started at what the store held */
+        if (!S) {   /* the session holds every item, as `eval --limit N` does: the same sizes, the same bits */
+            ll_eval_opts eo;
+            ll_eval_default_opts(&eo);
+            eo.bos = o->bos;
+            eo.max_gen = o->max_gen;
+            eo.order = &full;
+            eo.n_threads = o->n_threads;
+            eo.exact = o->exact;
+            /* the paper's generation code averages a parallel group's K/V for later tokens; its loglikelihoods
+             * come from one forward over the whole sequence, where every token uses its own */
+            eo.parallel_kv_mean = t->kind == LL_EVAL_GEN;
+            eo.layer_progress = o->layer_progress;
+            eo.progress_ctx = o->progress_ctx;
+            if (!(S = ll_eval_begin(m, t, items, n, &eo))) { rc = -1; break; }
+        }
+        ll_engine *e = ll_eval_session_engine(S);
+        /* the order: the reference first (it may be a plan of its own), then the rest */
+        for (int pass = 0; !rc && pass <= np; pass++) {
+            int i = pass == 0 ? full_at : pass - 1;
+            if (pass > 0 && i == full_at) continue;
+            bool ref = pass == 0 && rec;
+            if (i < 0 && !ref) continue;
+            if (i >= 0 && !todo[i] && !ref) continue;
+            bool store = i >= 0 && todo[i];
+            const char *spec = i >= 0 ? plans[i]->spec : "full";
+            snprintf(g->what, sizeof g->what, "%s on %s item %d%s", spec, t->name, items[k], store ? "" : " (reference)");
+            say(g);
+            if ((rc = ll_engine_set_order(e, i >= 0 ? &ords[i] : &full))) { bad = i; break; }
+            if (ref) rc = ll_engine_record(e, rec);
+            else if (rec) ll_engine_reuse(e, rec);
+            long long c0, n0, c1, n1;
+            ll_engine_passes(e, &c0, &n0);
+            double t0 = ll_now();
+            ll_eval_item_result r;
+            if (!rc && (rc = ll_eval_run_item(S, k, &r))) bad = i;
+            if (rc) break;
+            double dt = ll_now() - t0;
+            ll_engine_passes(e, &c1, &n1);
+            if (ref) ll_engine_record(e, NULL);
+            if (store) {
+                rc = ll_store_put_item(s, t->name, items[k], spec, &r, dt);
+                if (!rc) rc = ll_store_add_progress(s, "passes_naive", (double)(n1 - n0));
+                g->done++;
+            }
+            if (!rc) rc = ll_store_add_progress(s, "seconds", dt);
+            if (!rc) rc = ll_store_add_progress(s, "passes_computed", (double)(c1 - c0));
+            g->passes_computed += c1 - c0;
+            g->passes_naive += store ? n1 - n0 : 0;
+            ll_eval_item_result_free(&r);
+        }
     }
     ll_eval_end(S);
-    ll_order_free(&ord);
+    if (ords)
+        for (int i = 0; i < np; i++) ll_order_free(&ords[i]);
+    ll_order_free(&full);
+    free(ords);
     free(todo);
-    if (rc) ll_fail_prefix("plan %s: ", p->spec);
+    if (rc && bad >= 0) ll_fail_prefix("plan %s: ", plans[bad]->spec);
     return rc;
 }
 
@@ -307,7 +343,8 @@ static int run_cosine(ll_model *m, const ll_painters_opts *o, ll_store *s, const
     return rc;
 }
 
-int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s) {
+int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s, ll_painters_stats *stats) {
+    if (stats) memset(stats, 0, sizeof *stats);
     if (!m->tok) return ll_fail("%s: a llama2.c checkpoint needs a tokenizer", m->path);
     int L = m->n_layer, rc = -1;
     plans_t P = {0};
@@ -316,6 +353,8 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s) {
     bool have_lambada = false;
     int32_t *ppl_ids = NULL;
     size_t n_ppl = 0;
+    ll_reuse *rec = NULL;
+    const plan_t **sel = NULL;
     memset(&lambada, 0, sizeof lambada);
     memset(tasks, 0, sizeof tasks);
     if (make_plans(o, L, &P)) goto done;
@@ -344,7 +383,7 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s) {
         if (n_ppl < 2) { ll_fail("%s: fewer than 2 tokens", o->ppl_file); goto done; }
     }
     /* the total work: items x plans (single skip/switch on lambada only), for the progress */
-    prog_t g = {o, 0, 0, ""};
+    prog_t g = {.o = o};
     for (int i = 0; i < P.n; i++) {
         if (P.v[i].lambada_only) g.total += n_lam;
         else
@@ -361,19 +400,28 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s) {
         snprintf(key, sizeof key, "total:%s", o->tasks[t]);
         if (ll_store_set_progress(s, key, (double)tot)) goto done;
     }
-    for (int i = 0; i < P.n; i++) {
+    /* what the store holds already: the rate and ETA count this run's work only */
+    long before = ll_store_count_items(s, NULL, NULL);
+    if (before < 0) goto done;
+    g.done = before;
+    snprintf(g.what, sizeof g.what, "%ld of %ld (plan, item) results in the store", before, g.total);
+    say(&g);
+    if (o->reuse && !(rec = ll_reuse_new())) goto done;
+    if (!(sel = ll_malloc((size_t)P.n * sizeof *sel))) goto done;
+    int ns = 0, nl = 0;
+    for (int i = 0; i < P.n; i++)
+        if (!P.v[i].lambada_only) sel[ns++] = &P.v[i];
+    for (int t = 0; t < o->n_tasks; t++)
+        if (run_items(m, o, s, &tasks[t], items[t], n_items[t], sel, ns, rec, &g)) goto done;
+    for (int i = 0; i < P.n; i++)
+        if (P.v[i].lambada_only) sel[nl++] = &P.v[i];
+    if (have_lambada && nl && run_items(m, o, s, &lambada, lam_items, n_lam, sel, nl, rec, &g)) goto done;
+    for (int i = 0; ppl_ids && i < P.n; i++) {
         const plan_t *p = &P.v[i];
-        if (p->lambada_only) {
-            if (have_lambada && run_unit(m, o, s, &lambada, lam_items, n_lam, p, &g)) goto done;
-            continue;
-        }
-        for (int t = 0; t < o->n_tasks; t++)
-            if (run_unit(m, o, s, &tasks[t], items[t], n_items[t], p, &g)) goto done;
-        if (ppl_ids && !strcmp(p->grp, "grid")) {
-            snprintf(g.what, sizeof g.what, "%s: perplexity", p->spec);
-            say(&g);
-            if (run_ppl(m, o, s, ppl_ids, n_ppl, p)) goto done;
-        }
+        if (strcmp(p->grp, "grid")) continue;
+        snprintf(g.what, sizeof g.what, "%s: perplexity", p->spec);
+        say(&g);
+        if (run_ppl(m, o, s, ppl_ids, n_ppl, p)) goto done;
     }
     if ((o->analyses & LL_PAINTERS_A_COSINE) && have_lambada) {
         ll_probe_samples ss = {0};
@@ -404,5 +452,11 @@ done:
     free(lam_items);
     free(ppl_ids);
     free(P.v);
+    free(sel);
+    ll_reuse_free(rec);
+    if (stats) {
+        stats->passes_computed = g.passes_computed;
+        stats->passes_naive = g.passes_naive;
+    }
     return rc;
 }

@@ -44,6 +44,7 @@ typedef struct {
     bool bos;
     int n_threads;
     bool exact;
+    bool reuse;                 /* compute the layers plans share with the full model once per item (true) */
     /* progress: units of work (items x plans) done / total, with what runs now */
     void (*progress)(void *ctx, long done, long total, const char *what);
     void (*layer_progress)(void *ctx, int done, int total);
@@ -59,8 +60,15 @@ void ll_painters_default_opts(ll_painters_opts *o);
 int ll_painters_validate(const ll_painters_opts *o, int n_layer);
 /* The parameters that define the study (the store refuses to mix runs of different ones), as canonical JSON. */
 char *ll_painters_params_json(const ll_painters_opts *o, int n_layer);
-/* Runs (or continues) the study on m into the store. 0, or -1 with the error set (what was committed stays). */
-int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s);
+/* What one run computed: token x layer passes, against computing every plan's every entry (the results it
+ * stored; with reuse the reference runs of the full model count in `computed` too). */
+typedef struct {
+    long long passes_computed, passes_naive;
+} ll_painters_stats;
+
+/* Runs (or continues) the study on m into the store; stats (may be NULL) gets what this call computed.
+ * 0, or -1 with the error set (what was committed stays). */
+int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s, ll_painters_stats *stats);
 
 /* One row of the scores: a metric of a plan on a task, or an aggregate over tasks (task "median"/"mean"). */
 typedef struct {
