@@ -2,7 +2,8 @@
  * computing the same layers once per plan, on the real stories260K checkpoint. For several plans and both
  * compute modes, one item's forwards (a prefix, a tree forward of three answers, three generation steps) on
  * an engine that reuses a recording of the full order give the same logits, bit for bit, as a fresh engine
- * that computes everything, while computing fewer passes; a step whose input differs from the recording
+ * that computes everything, while computing fewer passes (also through a chain: a recording made while reusing
+ * another); a step whose input differs from the recording
  * (generation going its own way) and every step after it are computed in full and still agree; an order that
  * shares nothing, or runs with another parallel-K/V setting, reuses nothing. */
 #include <stdio.h>
@@ -90,6 +91,52 @@ static void run_case(ll_model *m, const char *plan, bool exact, bool kv_mean_mis
     free(scratch);
 }
 
+/* A chain, as the study runs it: the full order records A; looped_parallel:1:3 records B while it reuses A;
+ * parallel:1 and looped_parallel:1:2 reuse B (their every entry but the last layer is in it). */
+static void run_chain(ll_model *m) {
+    int V = m->n_vocab;
+    size_t n = (size_t)ROWS * V;
+    float *ref = malloc(n * sizeof *ref), *got = malloc(n * sizeof *got);
+    const int32_t steps[STEPS] = {17, 200, 33};
+    ll_engine_opts o = {.n_ctx = 64, .n_threads = 2, .exact = true};
+    ll_order src, ord;
+    ll_engine *e = ll_engine_new(m, NULL, &o);
+    ll_reuse *a = ll_reuse_new(), *b = ll_reuse_new();
+    CHECK(e && a && b && !ll_plan_parse("looped_parallel:1:3", m->n_layer, &src), "chain setup: %s", ll_errmsg());
+    CHECK(!ll_engine_record(e, a) && !item(e, V, steps, got), "chain: record A: %s", ll_errmsg());
+    ll_engine_record(e, NULL);
+    CHECK(!ll_engine_set_order(e, &src) && !ll_engine_record(e, b) && ll_engine_reuse(e, a) == 2 && !item(e, V, steps, got),
+          "chain: record B reusing A: %s", ll_errmsg());
+    ll_engine_record(e, NULL);
+    const char *plans[2] = {"parallel:1", "looped_parallel:1:2"};
+    const int want[2] = {3, 4};   /* 0,1,[2,3] | 0,1,[2,3],[2,3]; then layer 4 */
+    for (int p = 0; p < 2; p++) {
+        CHECK(!ll_plan_parse(plans[p], m->n_layer, &ord), "%s", ll_errmsg());
+        ll_engine *fresh = ll_engine_new(m, &ord, &o);
+        CHECK(fresh && !item(fresh, V, steps, ref), "chain fresh %s: %s", plans[p], ll_errmsg());
+        ll_engine_free(fresh);
+        long long c0, n0, c1, n1;
+        ll_engine_passes(e, &c0, &n0);
+        CHECK(!ll_engine_set_order(e, &ord), "%s", ll_errmsg());
+        int j = ll_engine_reuse(e, b);
+        CHECK(j == want[p], "chain %s: %d entries shared with B, expected %d", plans[p], j, want[p]);
+        CHECK(!item(e, V, steps, got), "chain %s: %s", plans[p], ll_errmsg());
+        ll_engine_passes(e, &c1, &n1);
+        CHECK(!memcmp(ref, got, n * sizeof *ref), "chain %s: logits differ from computing everything", plans[p]);
+        CHECK(c1 - c0 == (long long)(P + NT + STEPS) * 1, "chain %s: %lld passes computed, expected only layer 4's", plans[p], c1 - c0);
+        if (!failures)
+            printf("ok   chain full -> looped_parallel:1:3 -> %s: %d entries shared, %lld of %lld passes computed, bit for bit\n",
+                   plans[p], j, c1 - c0, n1 - n0);
+        ll_order_free(&ord);
+    }
+    ll_order_free(&src);
+    ll_reuse_free(a);
+    ll_reuse_free(b);
+    ll_engine_free(e);
+    free(ref);
+    free(got);
+}
+
 int main(void) {
     const char *sh = getenv("SHARED");
     char bin[4096], tok[4096];
@@ -107,6 +154,7 @@ int main(void) {
     run_case(m, "reverse:0", true, false, 1);             /* 0,4,3,2,1 */
     run_case(m, "1,0,2,3,4", true, false, 0);             /* nothing shared: reuse is off */
     run_case(m, "skip:1", true, true, 0);                 /* another parallel-K/V setting: nothing reused */
+    run_chain(m);
     ll_model_free(m);
     printf(failures ? "FAIL\n" : "PASS\n");
     return failures != 0;

@@ -243,7 +243,7 @@ int ll_engine_record(ll_engine *e, ll_reuse *r) {
     r->kv_mean = e->parallel_kv_mean;
     r->n_calls = 0;
     e->rec = r;
-    e->src = NULL;
+    if (e->src == r) e->src = NULL;
     return 0;
 }
 
@@ -254,11 +254,16 @@ static bool same_entry(const ll_entry *a, const ll_entry *b) {
     return true;
 }
 
+int ll_order_shared(const ll_order *rec, const ll_order *o) {
+    int j = 0;
+    while (j < rec->n_entries - 1 && j < o->n_entries && same_entry(&rec->entries[j], &o->entries[j])) j++;
+    return j;
+}
+
 int ll_engine_reuse(ll_engine *e, const ll_reuse *r) {
     e->src = NULL;
-    if (!r || r->m != e->m || r->exact != e->exact || r->kv_mean != e->parallel_kv_mean || e->rec) return 0;
-    int j = 0;
-    while (j < r->J && j < e->order.n_entries && same_entry(&r->order.entries[j], &e->order.entries[j])) j++;
+    if (!r || r == e->rec || r->m != e->m || r->exact != e->exact || r->kv_mean != e->parallel_kv_mean) return 0;
+    int j = ll_order_shared(&r->order, &e->order);
     if (j == 0) return 0;
     e->src = r;
     e->reuse_j = j;
@@ -585,6 +590,8 @@ static int forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *
     if (from) {
         memcpy(e->x, from->hidden + (size_t)(start - 1) * T * D, (size_t)T * D * sizeof(float));
         kv_copy(e, from, slot, false);
+        if (rec)   /* recording while reusing: the reused entries' outputs are part of this recording too */
+            memcpy(rec->hidden, from->hidden, (size_t)(start < e->rec->J ? start : e->rec->J) * T * D * sizeof(float));
         if (e->progress) e->progress(e->progress_ctx, start, e->order.n_entries);
     }
     for (int i = start; i < e->order.n_entries; i++) {

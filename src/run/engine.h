@@ -82,11 +82,14 @@ int ll_engine_set_order(ll_engine *e, const ll_order *order);
 typedef struct ll_reuse ll_reuse;
 ll_reuse *ll_reuse_new(void);
 void ll_reuse_free(ll_reuse *r);
-/* Starts a recording of e's forwards into r (what r held is dropped); NULL stops recording. 0 or -1. */
+/* Starts a recording of e's forwards into r (what r held is dropped); NULL stops recording. 0 or -1. An
+ * engine can record while it reuses another recording (record first, then reuse). */
 int ll_engine_record(ll_engine *e, ll_reuse *r);
 /* Starts reusing r, from the next forward on (call it at the start of each item); NULL stops. Returns the
  * number of leading entries shared with the recorded order (0: nothing can be reused). */
 int ll_engine_reuse(ll_engine *e, const ll_reuse *r);
+/* The leading entries of o a recording of order rec can give: equal entries, at most all but rec's last. */
+int ll_order_shared(const ll_order *rec, const ll_order *o);
 /* Token x layer passes computed by e's forwards so far, and what computing every entry would have cost. */
 void ll_engine_passes(const ll_engine *e, long long *computed, long long *naive);
 

@@ -192,26 +192,73 @@ static void say(prog_t *g) {
     if (g->o->progress) g->o->progress(g->o->progress_ctx, g->done, g->total, g->what);
 }
 
+/* Where each plan's forwards start from, with reuse. The full model is recorded on every item; so is, at
+ * every s, the looped_parallel plan with the most loops (itself starting from the full model's layers 0..s):
+ * parallel:s and the looped plans with fewer loops share all of it but the last layers, and compute only those.
+ * src[i]: -1 for the full model's recording, else the plan whose recording plan i starts from. */
+static void reuse_sources(const plan_t *const *plans, const ll_order *ords, const ll_order *full, int np, int *src,
+                          bool *is_src) {
+    for (int i = 0; i < np; i++) {
+        src[i] = -1;
+        is_src[i] = false;
+    }
+    for (int i = 0; i < np; i++) {   /* the sources: the most loops at each s */
+        if (strcmp(plans[i]->variant, "looped_parallel")) continue;
+        bool best = true;
+        for (int c = 0; c < np && best; c++)
+            if (c != i && !strcmp(plans[c]->variant, "looped_parallel") && plans[c]->s == plans[i]->s && plans[c]->k > plans[i]->k)
+                best = false;
+        is_src[i] = best;
+    }
+    for (int i = 0; i < np; i++) {
+        if (is_src[i]) continue;
+        int best = ll_order_shared(full, &ords[i]);
+        for (int c = 0; c < np; c++)
+            if (is_src[c] && ll_order_shared(&ords[c], &ords[i]) > best) {
+                best = ll_order_shared(&ords[c], &ords[i]);
+                src[i] = c;
+            }
+    }
+}
+
 /* Runs the plans on the items of t, item by item, committing each (plan, item) result; what the store
  * has is skipped. With reuse, the full model runs first on each item with work left and records its
- * forwards; every plan then starts at its first entry that differs from the full order. */
+ * forwards, then each source plan (reuse_sources) records its own, and every plan starts at its first entry
+ * that differs from its source. */
 static int run_items(ll_model *m, const ll_painters_opts *o, ll_store *s, const ll_eval_task *t, const int *items, int n,
-                     const plan_t *const *plans, int np, ll_reuse *rec, prog_t *g) {
+                     const plan_t *const *plans, int np, ll_reuse *const *rec, prog_t *g) {
     ll_order *ords = ll_calloc((size_t)(np ? np : 1), sizeof *ords);
-    bool *todo = ll_calloc((size_t)(np ? np : 1), sizeof *todo);
+    bool *todo = ll_calloc((size_t)(np ? np : 1), sizeof *todo), *is_src = ll_calloc((size_t)(np ? np : 1), sizeof *is_src);
+    int *src = ll_calloc((size_t)(np ? np : 1), sizeof *src), *seq = ll_calloc((size_t)np + 1, sizeof *seq);
     ll_order full = {0, NULL, 0};
     ll_eval_session *S = NULL;
-    int rc = !ords || !todo || ll_order_full(&full, m->n_layer) ? -1 : 0, bad = -1;
-    for (int i = 0; !rc && i < np; i++)
+    int rc = !ords || !todo || !is_src || !src || !seq || ll_order_full(&full, m->n_layer) ? -1 : 0, bad = -1, full_at = -1;
+    for (int i = 0; !rc && i < np; i++) {
         if ((rc = ll_plan_parse(plans[i]->spec, m->n_layer, &ords[i]))) bad = i;
+        if (!strcmp(plans[i]->spec, "full")) full_at = i;
+    }
+    /* the order of runs on an item: the full model; the plans that start from it; each source, then the
+     * plans that start from that source */
+    int nseq = 0;
+    if (!rc) {
+        reuse_sources(plans, ords, &full, np, src, is_src);
+        seq[nseq++] = -1;
+        for (int i = 0; i < np; i++)
+            if (i != full_at && !is_src[i] && src[i] < 0) seq[nseq++] = i;
+        for (int c = 0; c < np; c++) {
+            if (!is_src[c]) continue;
+            seq[nseq++] = c;
+            for (int i = 0; i < np; i++)
+                if (src[i] == c) seq[nseq++] = i;
+        }
+    }
     for (int k = 0; !rc && k < n; k++) {
-        int nt = 0, full_at = -1;
+        int nt = 0;
         for (int i = 0; !rc && i < np; i++) {
             int h = ll_store_has_item(s, t->name, items[k], plans[i]->spec);
             if (h < 0) rc = -1;
             todo[i] = h == 0;
             nt += todo[i];
-            if (!strcmp(plans[i]->spec, "full")) full_at = i;
         }
         if (rc || !nt) continue;   /* g->done started at what the store held */
         if (!S) {   /* the session holds every item, as `eval --limit N` does: the same sizes, the same bits */
@@ -230,20 +277,19 @@ static int run_items(ll_model *m, const ll_painters_opts *o, ll_store *s, const 
             if (!(S = ll_eval_begin(m, t, items, n, &eo))) { rc = -1; break; }
         }
         ll_engine *e = ll_eval_session_engine(S);
-        /* the order: the reference first (it may be a plan of its own), then the rest */
-        for (int pass = 0; !rc && pass <= np; pass++) {
-            int i = pass == 0 ? full_at : pass - 1;
-            if (pass > 0 && i == full_at) continue;
-            bool ref = pass == 0 && rec;
-            if (i < 0 && !ref) continue;
-            if (i >= 0 && !todo[i] && !ref) continue;
-            bool store = i >= 0 && todo[i];
+        for (int q = 0; !rc && q < nseq; q++) {
+            int i = seq[q] < 0 ? full_at : seq[q];
+            bool store = i >= 0 && todo[i], record = false;
+            if (rec && seq[q] < 0) record = true;   /* the full model: the reference of every item */
+            if (rec && seq[q] >= 0 && is_src[i])
+                for (int c = 0; c < np && !record; c++) record = src[c] == i && todo[c];
+            if (!store && !record) continue;
             const char *spec = i >= 0 ? plans[i]->spec : "full";
             snprintf(g->what, sizeof g->what, "%s on %s item %d%s", spec, t->name, items[k], store ? "" : " (reference)");
             say(g);
             if ((rc = ll_engine_set_order(e, i >= 0 ? &ords[i] : &full))) { bad = i; break; }
-            if (ref) rc = ll_engine_record(e, rec);
-            else if (rec) ll_engine_reuse(e, rec);
+            if (record) rc = ll_engine_record(e, rec[seq[q] < 0 ? 0 : 1]);
+            if (rec && seq[q] >= 0) ll_engine_reuse(e, rec[is_src[i] || src[i] < 0 ? 0 : 1]);
             long long c0, n0, c1, n1;
             ll_engine_passes(e, &c0, &n0);
             double t0 = ll_now();
@@ -252,7 +298,7 @@ static int run_items(ll_model *m, const ll_painters_opts *o, ll_store *s, const 
             if (rc) break;
             double dt = ll_now() - t0;
             ll_engine_passes(e, &c1, &n1);
-            if (ref) ll_engine_record(e, NULL);
+            if (record) ll_engine_record(e, NULL);
             if (store) {
                 rc = ll_store_put_item(s, t->name, items[k], spec, &r, dt);
                 if (!rc) rc = ll_store_add_progress(s, "passes_naive", (double)(n1 - n0));
@@ -271,6 +317,9 @@ static int run_items(ll_model *m, const ll_painters_opts *o, ll_store *s, const 
     ll_order_free(&full);
     free(ords);
     free(todo);
+    free(is_src);
+    free(src);
+    free(seq);
     if (rc && bad >= 0) ll_fail_prefix("plan %s: ", plans[bad]->spec);
     return rc;
 }
@@ -353,7 +402,7 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s, ll_pain
     bool have_lambada = false;
     int32_t *ppl_ids = NULL;
     size_t n_ppl = 0;
-    ll_reuse *rec = NULL;
+    ll_reuse *rec[2] = {NULL, NULL};   /* the full model's recording, a source plan's */
     const plan_t **sel = NULL;
     memset(&lambada, 0, sizeof lambada);
     memset(tasks, 0, sizeof tasks);
@@ -406,16 +455,16 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s, ll_pain
     g.done = before;
     snprintf(g.what, sizeof g.what, "%ld of %ld (plan, item) results in the store", before, g.total);
     say(&g);
-    if (o->reuse && !(rec = ll_reuse_new())) goto done;
+    if (o->reuse && (!(rec[0] = ll_reuse_new()) || !(rec[1] = ll_reuse_new()))) goto done;
     if (!(sel = ll_malloc((size_t)P.n * sizeof *sel))) goto done;
     int ns = 0, nl = 0;
     for (int i = 0; i < P.n; i++)
         if (!P.v[i].lambada_only) sel[ns++] = &P.v[i];
     for (int t = 0; t < o->n_tasks; t++)
-        if (run_items(m, o, s, &tasks[t], items[t], n_items[t], sel, ns, rec, &g)) goto done;
+        if (run_items(m, o, s, &tasks[t], items[t], n_items[t], sel, ns, o->reuse ? rec : NULL, &g)) goto done;
     for (int i = 0; i < P.n; i++)
         if (P.v[i].lambada_only) sel[nl++] = &P.v[i];
-    if (have_lambada && nl && run_items(m, o, s, &lambada, lam_items, n_lam, sel, nl, rec, &g)) goto done;
+    if (have_lambada && nl && run_items(m, o, s, &lambada, lam_items, n_lam, sel, nl, o->reuse ? rec : NULL, &g)) goto done;
     for (int i = 0; ppl_ids && i < P.n; i++) {
         const plan_t *p = &P.v[i];
         if (strcmp(p->grp, "grid")) continue;
@@ -453,7 +502,8 @@ done:
     free(ppl_ids);
     free(P.v);
     free(sel);
-    ll_reuse_free(rec);
+    ll_reuse_free(rec[0]);
+    ll_reuse_free(rec[1]);
     if (stats) {
         stats->passes_computed = g.passes_computed;
         stats->passes_naive = g.passes_naive;
