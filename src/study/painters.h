@@ -81,6 +81,16 @@ typedef struct {
 
 /* Every score from the store's item results (aggregates recomputed with ll_eval_aggregate). */
 int ll_painters_scores(ll_store *s, ll_score_row **rows, int *n_rows);
+/* The grid's variants compared: for each, the mean over M of its median normalised score (random: the mean
+ * over seeds at each M), as the report's verdicts use it, with standard errors from a paired bootstrap over
+ * items (iters resamples of every unflagged task's items, the same draw for every plan). Plans without all
+ * the full model's items are left out. mean[v] is NAN for a variant not in the store. */
+typedef struct {
+    double mean[LL_PV_COUNT], se[LL_PV_COUNT];
+    double diff_se[LL_PV_COUNT][LL_PV_COUNT];   /* of mean[a] - mean[b] */
+    int iters, n_tasks;
+} ll_painters_cmp;
+int ll_painters_compare(ll_store *s, int iters, uint64_t seed, ll_painters_cmp *out);
 /* DIR/scores.csv, DIR/scores.json and DIR/items.csv (written through temporary files). */
 int ll_painters_export(ll_store *s, const char *dir);
 /* DIR/report.html and every figure as DIR/figures/NAME.svg. */

@@ -131,6 +131,25 @@ static double mean_over_m(const scores_t *S, const char *variant, const int *sta
     return k ? sum / k : NAN;
 }
 
+/* How variant a's value compares with b's: ">" or "<" when they are more than two standard errors of their
+ * difference apart (paired bootstrap, ll_painters_compare), else "≈"; with the difference and its error. */
+static const char *rel(const ll_painters_cmp *C, int a, int b, char *buf, size_t n) {
+    double d = C->mean[a] - C->mean[b], se = C->diff_se[a][b];
+    if (!isfinite(d)) return "?";
+    const char *op = !isfinite(se) ? (d > 0 ? ">" : "<") : fabs(d) <= 2 * se ? "≈" : d > 0 ? ">" : "<";
+    if (isfinite(se)) snprintf(buf, n, "%s (difference %+.3f ± %.3f)", op, d, se);
+    else snprintf(buf, n, "%s", op);
+    return buf;
+}
+
+/* +1: a beats b beyond two standard errors; -1: the reverse; 0: not told apart */
+static int beats(const ll_painters_cmp *C, int a, int b) {
+    double d = C->mean[a] - C->mean[b], se = C->diff_se[a][b];
+    if (!isfinite(d)) return 0;
+    if (isfinite(se) && fabs(d) <= 2 * se) return 0;
+    return d > 0 ? 1 : -1;
+}
+
 static void cosine_figs(page_t *P, ll_store *s, int L) {
     int s0 = L / 2 - 3 > 0 ? L / 2 - 3 : 0;
     char plans[3][32];
@@ -388,9 +407,21 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
         ll_sb_printf(&P.html, "</table><p>random: seed 0.</p>\n");
     }
     /* the paper's answers, from this run's data */
-    ll_sb_printf(&P.html, "<h2>The paper's answers, checked on this model</h2><ol>\n");
+    ll_sb_printf(&P.html, "<h2>The paper's answers, checked on this model</h2>\n");
+    ll_painters_cmp C;
+    if (ll_painters_compare(s, 1000, 20240709, &C)) { free(S.rows); ll_sb_free(&P.html); return -1; }
+    para(&P, "The comparisons use each variant's median normalised score over tasks, averaged over M (random: the "
+             "mean over seeds at each M). The ± is the standard error of the difference between two variants, from "
+             "a paired bootstrap over items (%d resamples of each task's items, the same draw for every plan); two "
+             "variants closer than two standard errors are written ≈ and are not told apart.", C.iters);
+    ll_sb_printf(&P.html, "<ol>\n");
     double mv[N_GV];
-    for (int v = 0; v < N_GV; v++) mv[v] = mean_over_m(&S, GRID_VARIANTS[v], starts, ns);
+    for (int v = 0; v < N_GV; v++) {
+        mv[v] = mean_over_m(&S, GRID_VARIANTS[v], starts, ns);
+        if (isfinite(C.mean[v])) mv[v] = C.mean[v];
+        else C.mean[v] = mv[v];
+    }
+    char b1[96], b2[96];
     int smax = ns ? starts[0] : -1;
     double skip_small = smax >= 0 ? agg(&S, "skip", smax, "median") : NAN;
     double rep_small = smax >= 0 ? agg(&S, "middle_repeat", smax, "median") : NAN;
@@ -429,19 +460,28 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
          smax >= 0 ? m_of(L, smax) : 0, skip_small,
          !isfinite(skip_small) ? "not measured" : skip_small > 0.7 ? "no, as the paper found" : "this model needs them more than Llama2-7B does");
     ll_sb_printf(&P.html, "</li><li>");
+    int mr = beats(&C, 1, 0);
     para(&P, "Do the middle layers do the same thing? Repeating the centre layer M times scores %.3f at the smallest M "
-             "(skip: %.3f); mean over M: middle_repeat %.3f vs skip %.3f: %s.", rep_small, skip_small, mv[1], mv[0],
-         !isfinite(mv[1]) ? "not measured" : mv[1] < mv[0] ? "no, weight sharing is worse than removing the layers, as in the paper"
-                                                           : "repeating is not worse than skipping here, unlike the paper");
+             "(skip: %.3f); mean over M: middle_repeat %.3f %s skip %.3f: %s.", rep_small, skip_small, mv[1],
+         rel(&C, 1, 0, b1, sizeof b1), mv[0],
+         !isfinite(mv[1]) ? "not measured" : mr < 0 ? "no, weight sharing is worse than removing the layers, as in the paper"
+         : mr == 0 ? "repeating and skipping are not told apart here; the paper found repeating clearly worse"
+                   : "repeating is better than skipping here, unlike the paper");
     ll_sb_printf(&P.html, "</li><li>");
-    para(&P, "Does the order matter? Mean over M: reverse %.3f, random %.3f, skip %.3f: %s.", mv[2], mv[3], mv[0],
+    int rr = beats(&C, 3, 2), rs = beats(&C, 2, 0);
+    para(&P, "Does the order matter? Mean over M: random %.3f %s reverse %.3f; reverse %s skip %.3f: %s.", mv[3],
+         rel(&C, 3, 2, b1, sizeof b1), mv[2], rel(&C, 2, 0, b2, sizeof b2), mv[0],
          !isfinite(mv[2]) || !isfinite(mv[3]) ? "not measured"
-         : mv[3] > mv[2] && mv[2] > mv[0] ? "somewhat; random > reverse > skip, as in the paper"
-         : mv[3] > mv[2] ? "somewhat; random beats reverse, but the order against skip differs from the paper"
-                         : "the ranking differs from the paper's (random > reverse)");
+         : rr > 0 && rs > 0 ? "somewhat; random > reverse > skip, as in the paper"
+         : rr > 0 ? "somewhat; random beats reverse as in the paper, but reverse does not beat skip"
+         : rr == 0 ? "random and reverse are not told apart here (the paper: random > reverse)"
+                   : "the ranking differs from the paper's (random > reverse)");
     ll_sb_printf(&P.html, "</li><li>");
-    para(&P, "Can the middle layers run in parallel? Mean over M: parallel %.3f vs skip %.3f: %s.", mv[4], mv[0],
-         !isfinite(mv[4]) ? "not measured" : mv[4] > mv[0] ? "yes, better than skipping them" : "no better than skipping them here");
+    int ps = beats(&C, 4, 0);
+    para(&P, "Can the middle layers run in parallel? Mean over M: parallel %.3f %s skip %.3f: %s.", mv[4],
+         rel(&C, 4, 0, b1, sizeof b1), mv[0],
+         !isfinite(mv[4]) ? "not measured" : ps > 0 ? "yes, better than skipping them, as in the paper"
+         : ps == 0 ? "no better than skipping them here" : "worse than skipping them here, unlike the paper");
     ll_sb_printf(&P.html, "</li><li>");
     {
         /* the spread of the reverse variant's normalised score across tasks at the smallest M */
@@ -459,8 +499,11 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
                  "on %s (%.3f).", lo_t[0] ? lo_t : "-", lo, hi_t[0] ? hi_t : "-", hi);
     }
     ll_sb_printf(&P.html, "</li><li>");
-    para(&P, "Does looping help parallel? Mean over M: looped parallel %.3f vs parallel %.3f: %s.", mv[5], mv[4],
-         !isfinite(mv[5]) ? "not measured" : mv[5] > mv[4] ? "yes, as in the paper" : "no, unlike the paper");
+    int lp = beats(&C, 5, 4);
+    para(&P, "Does looping help parallel? Mean over M: looped parallel %.3f %s parallel %.3f: %s.", mv[5],
+         rel(&C, 5, 4, b1, sizeof b1), mv[4],
+         !isfinite(mv[5]) ? "not measured" : lp > 0 ? "yes, as in the paper"
+         : lp == 0 ? "not told apart here (the paper: yes)" : "no, looping hurts here, unlike the paper");
     ll_sb_printf(&P.html, "</li><li>");
     {
         int best = -1, worst = -1;

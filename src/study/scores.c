@@ -10,6 +10,7 @@
 #include "io/json.h"
 #include "study/painters.h"
 #include "util/err.h"
+#include "util/pyrandom.h"
 
 /* The metric the aggregates over tasks use. */
 static const char *primary_metric(const ll_eval_task *t) {
@@ -212,6 +213,165 @@ done:
     free(plans);
     for (int t = 0; t < nt; t++) free(tasks[t]);
     free(tasks);
+    return rc;
+}
+
+/* ---- variants compared, with a paired bootstrap over items ---- */
+
+/* One grid plan's primary metric per item of each unflagged task, aligned with the full model's items. */
+typedef struct {
+    int v, s;                 /* variant index, start */
+    double *x[LL_PAINTERS_MAX_TASKS];
+} cmp_plan;
+
+int ll_painters_compare(ll_store *s, int iters, uint64_t seed, ll_painters_cmp *out) {
+    memset(out, 0, sizeof *out);
+    for (int v = 0; v < LL_PV_COUNT; v++) {
+        out->mean[v] = out->se[v] = NAN;
+        for (int w = 0; w < LL_PV_COUNT; w++) out->diff_se[v][w] = NAN;
+    }
+    out->iters = iters;
+    ll_score_row *rows = NULL;
+    ll_store_plan *plans = NULL;
+    int nr = 0, np = 0, rc = -1, nt = 0, ncp = 0;
+    char task[LL_PAINTERS_MAX_TASKS][32];
+    int n_of[LL_PAINTERS_MAX_TASKS] = {0}, *ids[LL_PAINTERS_MAX_TASKS] = {0};
+    double chance[LL_PAINTERS_MAX_TASKS], *fullx[LL_PAINTERS_MAX_TASKS] = {0};
+    cmp_plan *cp = NULL;
+    double *rep = NULL;
+    if (ll_painters_scores(s, &rows, &nr) || ll_store_list_plans(s, &plans, &np)) goto done;
+    /* the tasks the aggregates use: the full model's primary-metric rows that are not flagged */
+    for (int i = 0; i < nr && nt < LL_PAINTERS_MAX_TASKS; i++) {
+        const ll_score_row *r = &rows[i];
+        ll_eval_task shape;
+        if (strcmp(r->plan, "full") || r->flagged || !isfinite(r->chance)) continue;
+        ll_eval_task_shape(r->task, &shape);
+        if (strcmp(r->metric, primary_metric(&shape)) || !(r->value != r->chance)) continue;
+        snprintf(task[nt], sizeof task[nt], "%s", r->task);
+        chance[nt++] = r->chance;
+    }
+    if (!nt) { rc = 0; goto done; }
+    if (!(cp = ll_calloc((size_t)np, sizeof *cp))) goto done;
+    /* item values: the full model's, then every grid plan's that has all of the full model's items */
+    for (int p = -1; p < np; p++) {
+        const char *plan = p < 0 ? "full" : plans[p].plan;
+        int v = -1;
+        if (p >= 0) {
+            if (strcmp(plans[p].grp, "grid")) continue;
+            for (int q = 0; q < LL_PV_COUNT; q++)
+                if (!strcmp(plans[p].variant, ll_painters_variant_names[q])) v = q;
+            if (v < 0) continue;
+        }
+        cmp_plan *c = p >= 0 ? &cp[ncp] : NULL;
+        bool complete = true;
+        for (int t = 0; t < nt && complete; t++) {
+            if (p < 0 && ll_store_item_ids(s, task[t], "full", &ids[t], &n_of[t])) goto done;
+            int n = n_of[t];
+            double *x = ll_malloc((size_t)(n ? n : 1) * sizeof *x);
+            ll_eval_item_result *ir = ll_calloc((size_t)(n ? n : 1), sizeof *ir);
+            if (!x || !ir) { free(x); free(ir); goto done; }
+            ll_eval_task shape;
+            ll_eval_task_shape(task[t], &shape);
+            long have = ll_store_count_items(s, task[t], plan);
+            if (have < n || ll_store_get_items(s, task[t], plan, ids[t], n, ir)) {
+                complete = false;   /* a plan still running: left out of the comparison */
+                ll_clear_error();
+            } else
+                for (int i = 0; i < n; i++) x[i] = shape.kind == LL_EVAL_GEN ? ir[i].em_flexible : ir[i].acc;
+            for (int i = 0; i < n; i++) ll_eval_item_result_free(&ir[i]);
+            free(ir);
+            if (p < 0) fullx[t] = x;
+            else c->x[t] = x;
+        }
+        if (p >= 0 && complete) {
+            c->v = v;
+            c->s = plans[p].s;
+            ncp++;
+        } else if (p >= 0)
+            for (int t = 0; t < nt; t++) { free(c->x[t]); c->x[t] = NULL; }
+    }
+    /* replicate 0 is the data itself; the others draw every task's items with replacement, the same draw for
+     * every plan (the plans ran on the same items: differences are paired) */
+    int B = iters > 0 ? iters : 0;
+    if (!(rep = ll_malloc((size_t)(B + 1) * LL_PV_COUNT * sizeof *rep))) goto done;
+    int *w[LL_PAINTERS_MAX_TASKS] = {0};
+    for (int t = 0; t < nt; t++)
+        if (!(w[t] = ll_malloc((size_t)(n_of[t] ? n_of[t] : 1) * sizeof *w[t]))) {
+            for (int u = 0; u < t; u++) free(w[u]);
+            goto done;
+        }
+    ll_pyrng g;
+    ll_pyrng_seed(&g, seed);
+    for (int b = 0; b <= B; b++) {
+        double fullv[LL_PAINTERS_MAX_TASKS];
+        for (int t = 0; t < nt; t++) {
+            int n = n_of[t];
+            for (int i = 0; i < n; i++) w[t][i] = b ? 0 : 1;
+            for (int i = 0; b && i < n; i++) w[t][ll_pyrng_randbelow(&g, (uint32_t)n)]++;
+            double sum = 0;
+            for (int i = 0; i < n; i++) sum += w[t][i] * fullx[t][i];
+            fullv[t] = n ? sum / n : NAN;
+        }
+        /* per plan: the median over tasks of the normalised score; per (variant, s): random's mean over seeds;
+         * per variant: the mean over s */
+        double vsum[LL_PV_COUNT] = {0};
+        int vn[LL_PV_COUNT] = {0};
+        for (int v = 0; v < LL_PV_COUNT; v++) {
+            for (int q = 0; q < ncp; q++) {
+                if (cp[q].v != v) continue;
+                bool first = true;   /* the first plan of this (v, s): do the s once */
+                for (int r = 0; r < q; r++) first &= !(cp[r].v == v && cp[r].s == cp[q].s);
+                if (!first) continue;
+                double at_s = 0;
+                int k = 0;
+                for (int r = q; r < ncp; r++) {
+                    if (cp[r].v != v || cp[r].s != cp[q].s) continue;
+                    double nv[LL_PAINTERS_MAX_TASKS];
+                    int m = 0;
+                    for (int t = 0; t < nt; t++) {
+                        double sum = 0;
+                        for (int i = 0; i < n_of[t]; i++) sum += w[t][i] * cp[r].x[t][i];
+                        double den = fullv[t] - chance[t];
+                        if (den != 0) nv[m++] = (sum / n_of[t] - chance[t]) / den;
+                    }
+                    if (m) at_s += median(nv, m), k++;
+                }
+                if (k) vsum[v] += at_s / k, vn[v]++;
+            }
+            rep[(size_t)b * LL_PV_COUNT + v] = vn[v] ? vsum[v] / vn[v] : NAN;
+        }
+    }
+    for (int t = 0; t < nt; t++) free(w[t]);
+    for (int v = 0; v < LL_PV_COUNT; v++) {
+        out->mean[v] = rep[v];
+        for (int u = 0; u < LL_PV_COUNT && B > 1; u++) {
+            double m1 = 0, m2 = 0;
+            int k = 0;
+            for (int b = 1; b <= B; b++) {
+                double d = rep[(size_t)b * LL_PV_COUNT + v] - (u == v ? 0 : rep[(size_t)b * LL_PV_COUNT + u]);
+                if (!isfinite(d)) continue;
+                m1 += d, m2 += d * d, k++;
+            }
+            if (k < 2) continue;
+            double var = (m2 - m1 * m1 / k) / (k - 1);
+            double sd = sqrt(var > 0 ? var : 0);
+            if (u == v) out->se[v] = sd;
+            else out->diff_se[v][u] = sd;
+        }
+    }
+    out->n_tasks = nt;
+    rc = 0;
+done:
+    for (int t = 0; t < nt; t++) {
+        free(ids[t]);
+        free(fullx[t]);
+    }
+    for (int q = 0; cp && q < np; q++)
+        for (int t = 0; t < nt; t++) free(cp[q].x[t]);
+    free(cp);
+    free(rep);
+    free(rows);
+    free(plans);
     return rc;
 }
 
