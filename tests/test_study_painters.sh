@@ -108,6 +108,39 @@ EOF2
     done
 done
 
+# perplexity: each plan's, run window by window across plans (and resumed inside a plan), is `layerlab ppl`'s
+for plan in full parallel:1 looped_parallel:0:3; do
+    "$LAYERLAB" ppl "$S" --tokenizer "$T" "$tmp/ppl.txt" --ctx 128 --plan "$plan" --json > "$tmp/p.json" 2> /dev/null
+    for d in ref noreuse run; do
+        if python3 - "$tmp/p.json" "$tmp/$d/results.sqlite" "$plan" <<'EOF2'
+import json, sqlite3, sys
+e = json.load(open(sys.argv[1]))
+row = sqlite3.connect(sys.argv[2]).execute("SELECT tokens, mean_nll, ppl FROM ppl WHERE plan = ?", (sys.argv[3],)).fetchone()
+assert row == (e["tokens_scored"], e["mean_nll"], e["ppl"]), (row, e)   # the same bits: no tolerance
+EOF2
+        then ok; else bad "study ($d) perplexity of $plan differs from layerlab ppl"; fi
+    done
+done
+echo "ok: study perplexities equal layerlab ppl's (3 plans x 3 stores)"
+# killed inside the perplexity windows (some plans part way through theirs): the resumed perplexities are
+# those of the uninterrupted run, bit for bit
+P=(--tokenizer "$T" --tasks arc_easy --limit 1 --seeds 1 --starts 1..0 --analyses none --quiet --threads 1
+   --ppl "$tmp/ppl.txt" --ppl-ctx 128)
+"$LAYERLAB" study painters "$S" "${P[@]}" --out "$tmp/pk" > /dev/null 2>&1 &
+pid=$!
+nw=0
+for _ in $(seq 1 3000); do
+    nw=$(python3 -c "import sqlite3; print(sqlite3.connect('$tmp/pk/results.sqlite').execute('select count(*) from ppl_windows').fetchone()[0])" 2>/dev/null || echo 0)
+    [ "${nw:-0}" -ge 40 ] && break; sleep 0.01
+done
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+"$LAYERLAB" study painters "$S" "${P[@]}" --out "$tmp/pk" > /dev/null 2>&1 || bad "resume after a kill in the perplexity windows"
+ppl_rows() { python3 -c "import sqlite3; print(list(sqlite3.connect('$1/results.sqlite').execute('select plan, tokens, windows, mean_nll, ppl from ppl order by plan')))"; }
+"$LAYERLAB" study painters "$S" "${P[@]}" --out "$tmp/pu" > /dev/null 2>&1
+if [ "$nw" -ge 40 ] && [ "$(ppl_rows "$tmp/pk")" = "$(ppl_rows "$tmp/pu")" ] && [ "$(ppl_rows "$tmp/pu" | grep -o "(" | wc -l)" -eq 13 ]; then ok
+    echo "ok: killed after $nw perplexity windows, resumed: the 13 plans' perplexities equal the uninterrupted run's"
+else bad "perplexities after a kill in the windows ($nw windows stored) differ from the uninterrupted run"; fi
+
 # ---- 3. refusals ----
 expect_refusal() {  # WHAT PATTERN cmd...
     local what=$1 pat=$2; shift 2

@@ -219,5 +219,12 @@ typedef struct {
 void ll_ppl_default_opts(ll_ppl_opts *o);
 /* e must hold at least opts->ctx positions. 0, or -1 with the error set (naming the window). */
 int ll_ppl_run(ll_engine *e, int n_vocab, const int32_t *ids, size_t n, const ll_ppl_opts *opts, ll_ppl_result *r);
+/* The windows ll_ppl_run scores (0 when the text is too short for the protocol). */
+long long ll_ppl_n_windows(size_t n, const ll_ppl_opts *opts);
+/* Window w (0-based) alone: its token nlls added to *total one by one, in ll_ppl_run's order (so a caller
+ * that runs the windows in order, resuming from a stored *total, gets ll_ppl_run's bits), *scored counted.
+ * logits holds opts->ctx x n_vocab floats. */
+int ll_ppl_window(struct ll_engine *e, int n_vocab, const int32_t *ids, size_t n, const ll_ppl_opts *opts, long long w,
+                  float *logits, double *total, long long *scored);
 
 #endif

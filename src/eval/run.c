@@ -389,69 +389,69 @@ void ll_ppl_default_opts(ll_ppl_opts *o) {
     o->ctx = 512;
 }
 
+long long ll_ppl_n_windows(size_t n, const ll_ppl_opts *o) {
+    if (o->ctx < 2) return 0;
+    size_t W = (size_t)o->ctx;
+    if (o->llamacpp) return n < 2 * W ? 0 : (long long)(n / W);
+    long long k = (long long)((n + W - 1) / W);
+    if (k > 0 && n - (size_t)(k - 1) * W < 2) k--;   /* a last window of one token has nothing to score */
+    return k;
+}
+
+int ll_ppl_window(ll_engine *e, int n_vocab, const int32_t *ids, size_t n, const ll_ppl_opts *o, long long w, float *logits,
+                  double *total, long long *scored) {
+    int W = o->ctx;
+    long long nw = ll_ppl_n_windows(n, o);
+    if (W < 2) return ll_fail("perplexity windows need at least 2 tokens (got %d)", W);
+    if (o->llamacpp && nw == 0)
+        return ll_fail("the llama.cpp protocol needs at least %d tokens (2 x the context), the text has %zu", 2 * W, n);
+    if (w < 0 || w >= nw) return ll_fail("window %lld of a text with %lld windows", w + 1, nw);
+    size_t start = (size_t)w * (size_t)W;
+    if (!o->llamacpp) {
+        /* consecutive windows of W tokens; every token after the first of its window is scored */
+        size_t len_w = n - start < (size_t)W ? n - start : (size_t)W;
+        if (ll_engine_forward(e, ids + start, (int)len_w, 0, logits, LL_LOGITS_ALL))
+            return ll_fail_prefix("window %lld of %lld (tokens %zu..%zu): ", w + 1, nw, start, start + len_w - 1);
+        for (size_t t = 0; t + 1 < len_w; t++) *total += ll_nll_row(logits + t * (size_t)n_vocab, n_vocab, ids[start + t + 1], NULL);
+        *scored += (long long)len_w - 1;
+        return 0;
+    }
+    /* llama.cpp's perplexity tool: n / W windows, the first token of each becomes BOS when asked, only the
+     * second half of each window is scored */
+    int32_t *win = ll_malloc((size_t)W * sizeof *win);
+    if (!win) return -1;
+    memcpy(win, ids + start, (size_t)W * sizeof *win);
+    if (o->bos_id >= 0 && o->bos) win[0] = o->bos_id;
+    int rc = ll_engine_forward(e, win, W, 0, logits, LL_LOGITS_ALL);
+    free(win);
+    if (rc) return ll_fail_prefix("window %lld of %lld (tokens %zu..): ", w + 1, nw, start);
+    for (int p = W / 2; p < W - 1; p++) *total += ll_nll_row(logits + (size_t)p * (size_t)n_vocab, n_vocab, ids[start + (size_t)p + 1], NULL);
+    *scored += W - 1 - W / 2;
+    return 0;
+}
+
 int ll_ppl_run(ll_engine *e, int n_vocab, const int32_t *ids, size_t n, const ll_ppl_opts *o, ll_ppl_result *r) {
     memset(r, 0, sizeof *r);
     int W = o->ctx;
     if (W < 2) return ll_fail("perplexity windows need at least 2 tokens (got %d)", W);
+    long long nw = ll_ppl_n_windows(n, o);
+    if (o->llamacpp && nw == 0)
+        return ll_fail("the llama.cpp protocol needs at least %d tokens (2 x the context), the text has %zu", 2 * W, n);
     float *logits = ll_malloc((size_t)W * (size_t)n_vocab * sizeof *logits);
     if (!logits) return -1;
-    int rc = -1;
+    /* the windows' counts as reported: the non-llama.cpp count includes a last window of one token */
+    r->windows = o->llamacpp ? nw : (long long)((n + (size_t)W - 1) / (size_t)W);
     double total = 0;
-    if (!o->llamacpp) {
-        /* consecutive windows of W tokens; every token after the first of its window is scored */
-        size_t n_windows = (n + (size_t)W - 1) / (size_t)W;
-        r->windows = (long long)n_windows;
-        for (size_t w = 0; w < n_windows; w++) {
-            size_t start = w * (size_t)W, len_w = n - start < (size_t)W ? n - start : (size_t)W;
-            if (len_w < 2) break;
-            if (ll_engine_forward(e, ids + start, (int)len_w, 0, logits, LL_LOGITS_ALL)) {
-                ll_fail_prefix("window %zu of %zu (tokens %zu..%zu): ", w + 1, n_windows, start, start + len_w - 1);
-                goto done;
-            }
-            for (size_t t = 0; t + 1 < len_w; t++)
-                total += ll_nll_row(logits + t * (size_t)n_vocab, n_vocab, ids[start + t + 1], NULL);
-            r->scored += (long long)len_w - 1;
-            if (o->progress) {
-                char ex[64];
-                snprintf(ex, sizeof ex, "ppl so far %.4f", exp(total / (double)r->scored));
-                o->progress(o->progress_ctx, (long)(w + 1), (long)n_windows, ex);
-            }
+    for (long long w = 0; w < nw; w++) {
+        if (ll_ppl_window(e, n_vocab, ids, n, o, w, logits, &total, &r->scored)) { free(logits); return -1; }
+        if (o->progress) {
+            char ex[64];
+            snprintf(ex, sizeof ex, o->llamacpp ? "ppl %.4f" : "ppl so far %.4f", exp(total / (double)r->scored));
+            o->progress(o->progress_ctx, (long)(w + 1), (long)nw, ex);
         }
-    } else {
-        /* llama.cpp's perplexity tool: n / W windows, the first token of each becomes BOS when asked, only
-         * the second half of each window is scored */
-        if ((long long)n < 2LL * W) {
-            ll_fail("the llama.cpp protocol needs at least %d tokens (2 x the context), the text has %zu", 2 * W, n);
-            goto done;
-        }
-        int32_t *win = ll_malloc((size_t)W * sizeof *win);
-        if (!win) goto done;
-        long n_chunk = (long)(n / (size_t)W);
-        int first = W / 2;
-        r->windows = n_chunk;
-        for (long k = 0; k < n_chunk; k++) {
-            memcpy(win, ids + (size_t)k * (size_t)W, (size_t)W * sizeof *win);
-            if (o->bos_id >= 0 && o->bos) win[0] = o->bos_id;
-            if (ll_engine_forward(e, win, W, 0, logits, LL_LOGITS_ALL)) {
-                free(win);
-                ll_fail_prefix("window %ld of %ld (tokens %ld..): ", k + 1, n_chunk, k * W);
-                goto done;
-            }
-            for (int p = first; p < W - 1; p++)
-                total += ll_nll_row(logits + (size_t)p * (size_t)n_vocab, n_vocab, ids[(size_t)k * (size_t)W + (size_t)p + 1], NULL);
-            r->scored += W - 1 - first;
-            if (o->progress) {
-                char ex[64];
-                snprintf(ex, sizeof ex, "ppl %.4f", exp(total / (double)r->scored));
-                o->progress(o->progress_ctx, k + 1, n_chunk, ex);
-            }
-        }
-        free(win);
     }
+    free(logits);
     r->mean_nll = total / (double)r->scored;
     r->ppl = exp(r->mean_nll);
-    rc = 0;
-done:
-    free(logits);
-    return rc;
+    return 0;
 }

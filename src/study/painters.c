@@ -221,23 +221,35 @@ static void reuse_sources(const plan_t *const *plans, const ll_order *ords, cons
     }
 }
 
-/* Runs the plans on the items of t, item by item, committing each (plan, item) result; what the store
- * has is skipped. With reuse, the full model runs first on each item with work left and records its
- * forwards, then each source plan (reuse_sources) records its own, and every plan starts at its first entry
- * that differs from its source. */
-static int run_items(ll_model *m, const ll_painters_opts *o, ll_store *s, const ll_eval_task *t, const int *items, int n,
-                     const plan_t *const *plans, int np, ll_reuse *const *rec, prog_t *g) {
+/* ---- the driver: units of work (an item, a perplexity window) under every plan, with reuse ---- */
+
+/* What a kind of unit supplies. todo: 1 when plan i has unit u left, 0 when done, -1 on error. engine: the
+ * engine the units run on (made on first use). run: plan i's unit u on e (i = -1: the full model as a
+ * reference only, when "full" is not among the plans); store says whether to keep the result (else it only
+ * feeds a recording). */
+typedef struct {
+    int (*todo)(void *ctx, int i, int u);
+    ll_engine *(*engine)(void *ctx);
+    int (*run)(void *ctx, int i, int u, ll_engine *e, bool store);
+    void *ctx;
+} unit_kind;
+
+/* Runs units 0..n_units-1 of the plans, unit by unit. With reuse (rec[0], rec[1] not NULL), the full model
+ * runs first on each unit with work left and records its forwards, then each source plan (reuse_sources)
+ * records its own while reusing the full model's, and every plan starts at its first entry that differs from
+ * its source. */
+static int run_units(ll_model *m, ll_store *s, const plan_t *const *plans, int np, long n_units, ll_reuse *const *rec,
+                     prog_t *g, const unit_kind *K) {
     ll_order *ords = ll_calloc((size_t)(np ? np : 1), sizeof *ords);
     bool *todo = ll_calloc((size_t)(np ? np : 1), sizeof *todo), *is_src = ll_calloc((size_t)(np ? np : 1), sizeof *is_src);
     int *src = ll_calloc((size_t)(np ? np : 1), sizeof *src), *seq = ll_calloc((size_t)np + 1, sizeof *seq);
     ll_order full = {0, NULL, 0};
-    ll_eval_session *S = NULL;
     int rc = !ords || !todo || !is_src || !src || !seq || ll_order_full(&full, m->n_layer) ? -1 : 0, bad = -1, full_at = -1;
     for (int i = 0; !rc && i < np; i++) {
         if ((rc = ll_plan_parse(plans[i]->spec, m->n_layer, &ords[i]))) bad = i;
         if (!strcmp(plans[i]->spec, "full")) full_at = i;
     }
-    /* the order of runs on an item: the full model; the plans that start from it; each source, then the
+    /* the order of runs on a unit: the full model; the plans that start from it; each source, then the
      * plans that start from that source */
     int nseq = 0;
     if (!rc) {
@@ -252,66 +264,39 @@ static int run_items(ll_model *m, const ll_painters_opts *o, ll_store *s, const 
                 if (src[i] == c) seq[nseq++] = i;
         }
     }
-    for (int k = 0; !rc && k < n; k++) {
+    for (long u = 0; !rc && u < n_units; u++) {
         int nt = 0;
         for (int i = 0; !rc && i < np; i++) {
-            int h = ll_store_has_item(s, t->name, items[k], plans[i]->spec);
+            int h = K->todo(K->ctx, i, (int)u);
             if (h < 0) rc = -1;
-            todo[i] = h == 0;
+            todo[i] = h == 1;
             nt += todo[i];
         }
         if (rc || !nt) continue;   /* g->done started at what the store held */
-        if (!S) {   /* the session holds every item, as `eval --limit N` does: the same sizes, the same bits */
-            ll_eval_opts eo;
-            ll_eval_default_opts(&eo);
-            eo.bos = o->bos;
-            eo.max_gen = o->max_gen;
-            eo.order = &full;
-            eo.n_threads = o->n_threads;
-            eo.exact = o->exact;
-            /* the paper's generation code averages a parallel group's K/V for later tokens; its loglikelihoods
-             * come from one forward over the whole sequence, where every token uses its own */
-            eo.parallel_kv_mean = t->kind == LL_EVAL_GEN;
-            eo.layer_progress = o->layer_progress;
-            eo.progress_ctx = o->progress_ctx;
-            if (!(S = ll_eval_begin(m, t, items, n, &eo))) { rc = -1; break; }
-        }
-        ll_engine *e = ll_eval_session_engine(S);
+        ll_engine *e = K->engine(K->ctx);
+        if (!e) { rc = -1; break; }
         for (int q = 0; !rc && q < nseq; q++) {
             int i = seq[q] < 0 ? full_at : seq[q];
             bool store = i >= 0 && todo[i], record = false;
-            if (rec && seq[q] < 0) record = true;   /* the full model: the reference of every item */
+            if (rec && seq[q] < 0) record = true;   /* the full model: the reference of every unit */
             if (rec && seq[q] >= 0 && is_src[i])
                 for (int c = 0; c < np && !record; c++) record = src[c] == i && todo[c];
             if (!store && !record) continue;
-            const char *spec = i >= 0 ? plans[i]->spec : "full";
-            snprintf(g->what, sizeof g->what, "%s on %s item %d%s", spec, t->name, items[k], store ? "" : " (reference)");
-            say(g);
             if ((rc = ll_engine_set_order(e, i >= 0 ? &ords[i] : &full))) { bad = i; break; }
             if (record) rc = ll_engine_record(e, rec[seq[q] < 0 ? 0 : 1]);
             if (rec && seq[q] >= 0) ll_engine_reuse(e, rec[is_src[i] || src[i] < 0 ? 0 : 1]);
             long long c0, n0, c1, n1;
             ll_engine_passes(e, &c0, &n0);
-            double t0 = ll_now();
-            ll_eval_item_result r;
-            if (!rc && (rc = ll_eval_run_item(S, k, &r))) bad = i;
+            if (!rc && (rc = K->run(K->ctx, i, (int)u, e, store))) bad = i;
             if (rc) break;
-            double dt = ll_now() - t0;
             ll_engine_passes(e, &c1, &n1);
             if (record) ll_engine_record(e, NULL);
-            if (store) {
-                rc = ll_store_put_item(s, t->name, items[k], spec, &r, dt);
-                if (!rc) rc = ll_store_add_progress(s, "passes_naive", (double)(n1 - n0));
-                g->done++;
-            }
-            if (!rc) rc = ll_store_add_progress(s, "seconds", dt);
+            if (store) rc = ll_store_add_progress(s, "passes_naive", (double)(n1 - n0));
             if (!rc) rc = ll_store_add_progress(s, "passes_computed", (double)(c1 - c0));
             g->passes_computed += c1 - c0;
             g->passes_naive += store ? n1 - n0 : 0;
-            ll_eval_item_result_free(&r);
         }
     }
-    ll_eval_end(S);
     if (ords)
         for (int i = 0; i < np; i++) ll_order_free(&ords[i]);
     ll_order_free(&full);
@@ -324,26 +309,169 @@ static int run_items(ll_model *m, const ll_painters_opts *o, ll_store *s, const 
     return rc;
 }
 
-static int run_ppl(ll_model *m, const ll_painters_opts *o, ll_store *s, const int32_t *ids, size_t n, const plan_t *p) {
-    int h = ll_store_get_ppl(s, p->spec, NULL, NULL, NULL);
-    if (h != 0) return h < 0 ? -1 : 0;
-    ll_order ord = {0, NULL, 0};
-    if (ll_plan_parse(p->spec, m->n_layer, &ord)) return -1;
-    int W = o->ppl_ctx < (int)n ? o->ppl_ctx : (int)n;
-    ll_engine_opts eo = {.n_ctx = W, .n_threads = o->n_threads, .exact = o->exact};
-    ll_engine *e = ll_engine_new(m, &ord, &eo);
-    ll_order_free(&ord);
-    if (!e) return -1;
-    if (o->layer_progress) ll_engine_set_progress(e, o->layer_progress, o->progress_ctx);
-    ll_ppl_opts po;
-    ll_ppl_default_opts(&po);
-    po.ctx = W;
-    ll_ppl_result r;
+/* ---- items of a task ---- */
+
+typedef struct {
+    ll_model *m;
+    const ll_painters_opts *o;
+    ll_store *s;
+    const ll_eval_task *t;
+    const int *items;
+    int n;
+    const plan_t *const *plans;
+    ll_order full;
+    ll_eval_session *S;
+    prog_t *g;
+} items_ctx;
+
+static int items_todo(void *ctx, int i, int k) {
+    items_ctx *c = ctx;
+    int h = ll_store_has_item(c->s, c->t->name, c->items[k], c->plans[i]->spec);
+    return h < 0 ? -1 : !h;
+}
+
+static ll_engine *items_engine(void *ctx) {
+    items_ctx *c = ctx;
+    if (!c->S) {   /* the session holds every item, as `eval --limit N` does: the same sizes, the same bits */
+        const ll_painters_opts *o = c->o;
+        ll_eval_opts eo;
+        ll_eval_default_opts(&eo);
+        eo.bos = o->bos;
+        eo.max_gen = o->max_gen;
+        eo.order = &c->full;
+        eo.n_threads = o->n_threads;
+        eo.exact = o->exact;
+        /* the paper's generation code averages a parallel group's K/V for later tokens; its loglikelihoods
+         * come from one forward over the whole sequence, where every token uses its own */
+        eo.parallel_kv_mean = c->t->kind == LL_EVAL_GEN;
+        eo.layer_progress = o->layer_progress;
+        eo.progress_ctx = o->progress_ctx;
+        if (!(c->S = ll_eval_begin(c->m, c->t, c->items, c->n, &eo))) return NULL;
+    }
+    return ll_eval_session_engine(c->S);
+}
+
+static int items_run(void *ctx, int i, int k, ll_engine *e, bool store) {
+    (void)e;
+    items_ctx *c = ctx;
+    const char *spec = i >= 0 ? c->plans[i]->spec : "full";
+    prog_t *g = c->g;
+    snprintf(g->what, sizeof g->what, "%s on %s item %d%s", spec, c->t->name, c->items[k], store ? "" : " (reference)");
+    say(g);
     double t0 = ll_now();
-    int rc = ll_ppl_run(e, m->n_vocab, ids, n, &po, &r);
-    ll_engine_free(e);
-    if (!rc) rc = ll_store_put_ppl(s, p->spec, r.scored, r.windows, r.mean_nll, r.ppl, ll_now() - t0);
-    if (rc) ll_fail_prefix("perplexity of plan %s: ", p->spec);
+    ll_eval_item_result r;
+    if (ll_eval_run_item(c->S, k, &r)) return -1;
+    double dt = ll_now() - t0;
+    int rc = store ? ll_store_put_item(c->s, c->t->name, c->items[k], spec, &r, dt) : 0;
+    if (!rc) rc = ll_store_add_progress(c->s, "seconds", dt);
+    if (store) g->done++;
+    ll_eval_item_result_free(&r);
+    return rc;
+}
+
+/* Runs the plans on the items of t, item by item, committing each (plan, item) result; what the store
+ * has is skipped. */
+static int run_items(ll_model *m, const ll_painters_opts *o, ll_store *s, const ll_eval_task *t, const int *items, int n,
+                     const plan_t *const *plans, int np, ll_reuse *const *rec, prog_t *g) {
+    items_ctx c = {m, o, s, t, items, n, plans, {0, NULL, 0}, NULL, g};
+    if (ll_order_full(&c.full, m->n_layer)) return -1;
+    unit_kind K = {items_todo, items_engine, items_run, &c};
+    int rc = run_units(m, s, plans, np, n, rec, g, &K);
+    ll_eval_end(c.S);
+    ll_order_free(&c.full);
+    return rc;
+}
+
+/* ---- perplexity windows ---- */
+
+typedef struct {
+    ll_model *m;
+    const ll_painters_opts *o;
+    ll_store *s;
+    const int32_t *ids;
+    size_t n;
+    ll_ppl_opts po;
+    long long nw;
+    const plan_t *const *plans;
+    long long *next, *scored;   /* per plan: the next window to run (nw: done), tokens scored so far */
+    double *total, *secs;       /* the running nll sum, seconds so far */
+    ll_engine *e;
+    float *logits;
+    prog_t *g;
+} ppl_ctx;
+
+static int ppl_todo(void *ctx, int i, int w) {
+    ppl_ctx *c = ctx;
+    return c->next[i] == w;
+}
+
+static ll_engine *ppl_engine(void *ctx) {
+    ppl_ctx *c = ctx;
+    if (!c->e) {
+        ll_engine_opts eo = {.n_ctx = c->po.ctx, .n_threads = c->o->n_threads, .exact = c->o->exact};
+        if (!(c->e = ll_engine_new(c->m, NULL, &eo))) return NULL;
+        if (c->o->layer_progress) ll_engine_set_progress(c->e, c->o->layer_progress, c->o->progress_ctx);
+        if (!(c->logits = ll_malloc((size_t)c->po.ctx * (size_t)c->m->n_vocab * sizeof *c->logits))) return NULL;
+    }
+    return c->e;
+}
+
+static int ppl_finish(ppl_ctx *c, int i) {
+    double mean = c->total[i] / (double)c->scored[i];
+    return ll_store_put_ppl(c->s, c->plans[i]->spec, c->scored[i], (long long)((c->n + (size_t)c->po.ctx - 1) / (size_t)c->po.ctx),
+                            mean, exp(mean), c->secs[i]);
+}
+
+static int ppl_run_window(void *ctx, int i, int w, ll_engine *e, bool store) {
+    ppl_ctx *c = ctx;
+    prog_t *g = c->g;
+    snprintf(g->what, sizeof g->what, "%s: perplexity window %d of %lld%s", i >= 0 ? c->plans[i]->spec : "full", w + 1,
+             c->nw, store ? "" : " (reference)");
+    say(g);
+    double total = store ? c->total[i] : 0, t0 = ll_now();
+    long long scored = store ? c->scored[i] : 0;
+    if (ll_ppl_window(e, c->m->n_vocab, c->ids, c->n, &c->po, w, c->logits, &total, &scored))
+        return ll_fail_prefix("perplexity: ");
+    double dt = ll_now() - t0;
+    int rc = ll_store_add_progress(c->s, "seconds", dt);
+    if (!store || rc) return rc;
+    if ((rc = ll_store_put_ppl_window(c->s, c->plans[i]->spec, w, total, scored, dt))) return rc;
+    c->total[i] = total, c->scored[i] = scored, c->secs[i] += dt, c->next[i] = w + 1;
+    return c->next[i] == c->nw ? ppl_finish(c, i) : 0;
+}
+
+/* Each plan's perplexity over the windows of ids, window by window across the plans (so the windows reuse
+ * the shared layers as items do); every window's running sum is committed, so a killed run resumes inside
+ * a plan's windows and gets the bits of one uninterrupted `ll_ppl_run`. */
+static int run_ppl(ll_model *m, const ll_painters_opts *o, ll_store *s, const int32_t *ids, size_t n,
+                   const plan_t *const *plans, int np, ll_reuse *const *rec, prog_t *g) {
+    ppl_ctx c = {.m = m, .o = o, .s = s, .ids = ids, .n = n, .plans = plans, .g = g};
+    ll_ppl_default_opts(&c.po);
+    c.po.ctx = o->ppl_ctx < (int)n ? o->ppl_ctx : (int)n;
+    c.nw = ll_ppl_n_windows(n, &c.po);
+    int rc = -1;
+    if (!(c.next = ll_calloc((size_t)np + 1, sizeof *c.next)) || !(c.scored = ll_calloc((size_t)np + 1, sizeof *c.scored)) ||
+        !(c.total = ll_calloc((size_t)np + 1, sizeof *c.total)) || !(c.secs = ll_calloc((size_t)np + 1, sizeof *c.secs)))
+        goto done;
+    for (int i = 0; i < np; i++) {
+        int h = ll_store_get_ppl(s, plans[i]->spec, NULL, NULL, NULL);
+        if (h < 0) goto done;
+        if (h) { c.next[i] = c.nw; continue; }
+        long long w;
+        int k = ll_store_last_ppl_window(s, plans[i]->spec, &w, &c.total[i], &c.scored[i], &c.secs[i]);
+        if (k < 0) goto done;
+        c.next[i] = k ? w + 1 : 0;
+        if (c.next[i] >= c.nw && ppl_finish(&c, i)) goto done;   /* killed between its last window and its row */
+    }
+    unit_kind K = {ppl_todo, ppl_engine, ppl_run_window, &c};
+    rc = run_units(m, s, plans, np, (long)c.nw, rec, g, &K);
+done:
+    ll_engine_free(c.e);
+    free(c.logits);
+    free(c.next);
+    free(c.scored);
+    free(c.total);
+    free(c.secs);
     return rc;
 }
 
@@ -465,12 +593,11 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s, ll_pain
     for (int i = 0; i < P.n; i++)
         if (P.v[i].lambada_only) sel[nl++] = &P.v[i];
     if (have_lambada && nl && run_items(m, o, s, &lambada, lam_items, n_lam, sel, nl, o->reuse ? rec : NULL, &g)) goto done;
-    for (int i = 0; ppl_ids && i < P.n; i++) {
-        const plan_t *p = &P.v[i];
-        if (strcmp(p->grp, "grid")) continue;
-        snprintf(g.what, sizeof g.what, "%s: perplexity", p->spec);
-        say(&g);
-        if (run_ppl(m, o, s, ppl_ids, n_ppl, p)) goto done;
+    if (ppl_ids) {
+        int ng = 0;
+        for (int i = 0; i < P.n; i++)
+            if (!strcmp(P.v[i].grp, "grid")) sel[ng++] = &P.v[i];
+        if (run_ppl(m, o, s, ppl_ids, n_ppl, sel, ng, o->reuse ? rec : NULL, &g)) goto done;
     }
     if ((o->analyses & LL_PAINTERS_A_COSINE) && have_lambada) {
         ll_probe_samples ss = {0};

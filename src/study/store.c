@@ -35,6 +35,9 @@ static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS ppl(plan TEXT PRIMARY KEY, tokens INTEGER, windows INTEGER, mean_nll REAL, ppl REAL,"
     " seconds REAL);"
     "CREATE TABLE IF NOT EXISTS analyses(name TEXT PRIMARY KEY, value TEXT);"
+    /* the perplexity of a plan so far: the running sum of its token nlls after each window (exact doubles) */
+    "CREATE TABLE IF NOT EXISTS ppl_windows(plan TEXT NOT NULL, window INTEGER NOT NULL, total REAL, scored INTEGER,"
+    " seconds REAL, PRIMARY KEY(plan, window));"
     "CREATE TABLE IF NOT EXISTS progress(key TEXT PRIMARY KEY, value REAL);";
 
 static int db_fail(ll_store *s, const char *what) {
@@ -215,7 +218,8 @@ ll_store *ll_store_open(const char *dir, const char *kind, const char *params_js
         char *have = p ? ll_strndup(p, strlen(p)) : NULL;
         int rc = have ? compare_params(s->path, have, params_json) : ll_fail("%s: no parameters stored", s->path);
         free(have);
-        if (rc) {
+        /* stores made before a table existed get it now (CREATE ... IF NOT EXISTS leaves the rest alone) */
+        if (rc || exec(s, SCHEMA, "adding the tables")) {
             ll_store_close(s);
             return NULL;
         }
@@ -429,6 +433,37 @@ int ll_store_put_ppl(ll_store *s, const char *plan, long long tokens, long long 
     sqlite3_bind_double(st, 5, ppl);
     sqlite3_bind_double(st, 6, seconds);
     return step_done(s, st, "writing a perplexity");
+}
+
+int ll_store_put_ppl_window(ll_store *s, const char *plan, long long window, double total, long long scored,
+                            double seconds) {
+    sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO ppl_windows(plan, window, total, scored, seconds) VALUES(?,?,?,?,?)");
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, plan, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, window);
+    sqlite3_bind_double(st, 3, total);
+    sqlite3_bind_int64(st, 4, scored);
+    sqlite3_bind_double(st, 5, seconds);
+    return step_done(s, st, "writing a perplexity window");
+}
+
+int ll_store_last_ppl_window(ll_store *s, const char *plan, long long *window, double *total, long long *scored,
+                             double *seconds) {
+    sqlite3_stmt *st = prep(s, "SELECT window, total, scored, (SELECT sum(seconds) FROM ppl_windows WHERE plan = ?1)"
+                               " FROM ppl_windows WHERE plan = ?1 ORDER BY window DESC LIMIT 1");
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, plan, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *window = sqlite3_column_int64(st, 0);
+        *total = sqlite3_column_double(st, 1);
+        *scored = sqlite3_column_int64(st, 2);
+        *seconds = sqlite3_column_double(st, 3);
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW) return 1;
+    if (rc == SQLITE_DONE) return 0;
+    return db_fail(s, "reading perplexity windows");
 }
 
 int ll_store_get_ppl(ll_store *s, const char *plan, double *mean_nll, double *ppl, long long *tokens) {

@@ -61,6 +61,12 @@ int ll_store_item_ids(ll_store *s, const char *task, const char *plan, int **out
 
 int ll_store_put_ppl(ll_store *s, const char *plan, long long tokens, long long windows, double mean_nll, double ppl,
                      double seconds);
+/* A plan's perplexity window by window: the running total of token nlls and tokens scored after window w
+ * (0-based); the last one stored (1, 0 when none, -1 on error), with the seconds of all of them. */
+int ll_store_put_ppl_window(ll_store *s, const char *plan, long long window, double total, long long scored,
+                            double seconds);
+int ll_store_last_ppl_window(ll_store *s, const char *plan, long long *window, double *total, long long *scored,
+                             double *seconds);
 /* 1 and the values if stored, 0 if not, -1 on error. */
 int ll_store_get_ppl(ll_store *s, const char *plan, double *mean_nll, double *ppl, long long *tokens);
 
