@@ -14,6 +14,7 @@
 #include "io/csv.h"
 #include "io/files.h"
 #include "io/json.h"
+#include "probe/idim.h"
 #include "io/npy.h"
 #include "model/model.h"
 #include "plan/plan.h"
@@ -545,12 +546,6 @@ done:
     return rc;
 }
 
-static double logadd(double a, double b) {
-    if (isinf(a) && a < 0) return b;
-    double hi = a > b ? a : b, lo = a > b ? b : a;
-    return hi + log1p(exp(lo - hi));
-}
-
 /* `layerlab regions-bound N d`: log10 of the hyperplane-arrangement region counts. */
 int cmd_regions_bound(int argc, char **argv) {
     static const char *U =
@@ -567,13 +562,8 @@ int cmd_regions_bound(int argc, char **argv) {
         if (cli_parse_int(N < 0 ? "N" : "d", argv[i], N < 0 ? 1 : 0, 1LL << 40, dst)) return 1;
     }
     if (N < 0 || d < 0) return cli_error("regions-bound: give N and d\n%s", U);
-    /* log-sum-exp over log C(n,i) = lgamma(n+1) - lgamma(i+1) - lgamma(n-i+1) */
-    double r = -INFINITY, r0 = -INFINITY;
-    for (long long i = 0; i <= d && i <= N; i++)
-        r = logadd(r, lgamma((double)N + 1) - lgamma((double)i + 1) - lgamma((double)(N - i) + 1));
-    for (long long i = 0; i < d && i <= N - 1; i++)
-        r0 = logadd(r0, lgamma((double)N) - lgamma((double)i + 1) - lgamma((double)(N - 1 - i) + 1));
-    double l10 = log(10.0), lr = r / l10, lr0 = isinf(r0) ? -INFINITY : (r0 + log(2.0)) / l10;
+    double lr, lr0;
+    ll_regions_bound(N, d, &lr, &lr0);
     if (json) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddNumberToObject(j, "N", (double)N);

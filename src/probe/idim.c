@@ -434,3 +434,21 @@ done:
     free(order), free(Xc), free(XT), free(mean), free(dist), free(nidx), free(mu);
     return rc;
 }
+
+static double logadd(double a, double b) {
+    if (isinf(a) && a < 0) return b;
+    double hi = a > b ? a : b, lo = a > b ? b : a;
+    return hi + log1p(exp(lo - hi));
+}
+
+void ll_regions_bound(long long N, long long d, double *log10_r, double *log10_r0) {
+    /* log-sum-exp over log C(n,i) = lgamma(n+1) - lgamma(i+1) - lgamma(n-i+1) */
+    double r = -INFINITY, r0 = -INFINITY;
+    for (long long i = 0; i <= d && i <= N; i++)
+        r = logadd(r, lgamma((double)N + 1) - lgamma((double)i + 1) - lgamma((double)(N - i) + 1));
+    for (long long i = 0; i < d && i <= N - 1; i++)
+        r0 = logadd(r0, lgamma((double)N) - lgamma((double)i + 1) - lgamma((double)(N - 1 - i) + 1));
+    double l10 = log(10.0);
+    *log10_r = r / l10;
+    *log10_r0 = isinf(r0) ? -INFINITY : (r0 + log(2.0)) / l10;
+}

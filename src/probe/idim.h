@@ -30,4 +30,10 @@ typedef struct {
  * Returns 0, or -1 with the error set. */
 int ll_idim_compute(const double *X, long long N, long long D, int mle_k, double pca_alpha, ll_idim *out);
 
+/* The hyperplane-arrangement bounds of the geometric paper (its Fig. 3): log10 R(N,d), R(N,d) = sum_{i<=d}
+ * C(N,i), the regions of N hyperplanes in general position in R^d, and log10 R0(N,d), R0 = 2 sum_{i<d}
+ * C(N-1,i), a central arrangement (bias-free layers such as Llama's MLP gates; -inf when empty). Computed
+ * in logs (lgamma, log-sum-exp), so N and d may be large. */
+void ll_regions_bound(long long N, long long d, double *log10_r, double *log10_r0);
+
 #endif
