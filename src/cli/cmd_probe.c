@@ -32,7 +32,8 @@ static const char *USAGE =
     "Inputs: --text one sample; --file one sample per non-empty line; --task NAME: one sample per item of an\n"
     "  eval task (arc_easy, arc_challenge, hellaswag, winogrande, lambada_openai, piqa, boolq, gsm8k; the\n"
     "  text lm-eval feeds the model, see docs/PROBES.md), from --data F or eval's default file;\n"
-    "  --limit N first N samples.\n"
+    "  --ids F: one sample per non-empty line of token ids separated by spaces (no tokenizer; a study's\n"
+    "  prompts.csv ids column); --limit N first N samples.\n"
     "Common: --plan SPEC, --bos/--no-bos, --exact/--llamacpp, --threads N, --tokenizer TOK.bin,\n"
     "  --json | --out F.npy|F.csv (the probe's main array), --dump DIR (raw tapped tensors as .npy; DIR must\n"
     "  be new or empty, --dump-replace removes an earlier dump's files first; manifest.json is written\n"
@@ -335,7 +336,7 @@ int cmd_probe(int argc, char **argv) {
     double idim_alpha = 0.05;
     cli_common c;
     cli_common_init(&c);
-    const char *text = NULL, *file = NULL, *task = NULL, *data = NULL;
+    const char *text = NULL, *file = NULL, *task = NULL, *data = NULL, *ids = NULL;
     long long limit = -1, ll;
     double eps = 0.1;
     ll_probe_opts *po = &ro.tap;
@@ -345,6 +346,7 @@ int cmd_probe(int argc, char **argv) {
 #define VAL() if (!(v = cli_value(argc, argv, &i))) return 1
         if (!strcmp(a, "--text")) { VAL(); text = v; continue; }
         if (!strcmp(a, "--file")) { VAL(); file = v; continue; }
+        if (!strcmp(a, "--ids")) { VAL(); ids = v; continue; }
         if (!strcmp(a, "--task")) { VAL(); task = v; continue; }
         if (!strcmp(a, "--data")) { VAL(); data = v; continue; }
         if (!strcmp(a, "--limit")) { VAL(); if (cli_parse_int(a, v, 1, 1LL << 40, &limit)) return 1; continue; }
@@ -392,7 +394,8 @@ int cmd_probe(int argc, char **argv) {
     po->eps[0] = eps;
     po->keep_raw = dump != NULL;
     int kinds = ro.kinds;
-    if ((text != NULL) + (file != NULL) + (task != NULL) != 1) return cli_error("probe: give exactly one of --text, --file, --task");
+    if ((text != NULL) + (file != NULL) + (task != NULL) + (ids != NULL) != 1)
+        return cli_error("probe: give exactly one of --text, --file, --task, --ids");
     int nk = __builtin_popcount((unsigned)kinds);
     if (nk > 1 && (kinds & K_IDIM)) return cli_error("probe: intrinsic-dim runs alone (it prints its own result)");
     if (nk > 1 && out) return cli_error("probe: --out writes one probe's array; with several kinds use --json");
@@ -412,6 +415,12 @@ int cmd_probe(int argc, char **argv) {
         if (!ss.n) { cli_error("probe: --text gives no tokens"); goto done; }
     } else if (file) {
         if (load_lines(&ss, m, bos, file, limit)) goto done;
+    } else if (ids) {
+        size_t len;
+        char *buf = cli_read_file(ids, &len);
+        int prc = buf ? ll_probe_samples_parse_ids(ids, buf, len, m->n_vocab, (long)limit, &ss) : -1;
+        free(buf);
+        if (prc) { if (buf) cli_lib_error(); goto done; }
     } else if (load_task(&ss, m, bos, task, data, limit)) {
         goto done;
     }

@@ -56,7 +56,7 @@ static void tap_attn(void *ctx, int entry, int member, int head, int pos, const 
     }
     size_t per_eps = (size_t)p->E * p->M * p->H * p->nq;
     for (int k = 0; k < p->o.n_eps; k++) {
-        double tau = p->o.relative ? p->o.eps[k] * mx : p->o.eps[k];
+        double tau = p->o.relative && !(p->o.abs_mask >> k & 1u) ? p->o.eps[k] * mx : p->o.eps[k];
         int c = 0;
         for (int j = 0; j <= pos; j++) c += (double)w[j] > tau;
         p->counts[k * per_eps + at] = c;
@@ -185,6 +185,15 @@ int ll_probe_begin(ll_probe *p, int T) {
 }
 
 int ll_probe_n_states(const ll_probe *p) { return p->E + 1; }
+
+double ll_probe_attn_id(const ll_probe *p, int k, int entry) {
+    int M = p->members[entry];
+    double s = 0;
+    for (int j = 0; j < M; j++)
+        for (int h = 0; h < p->H; h++)
+            for (int q = 0; q < p->nq; q++) s += ll_probe_attn_count(p, k, entry, j, h, q);
+    return s / (M * p->nq);
+}
 int ll_probe_max_members(const ll_probe *p) { return p->M; }
 void ll_probe_dims(const ll_probe *p, int *nq_store, int *max_T) {
     *nq_store = p->nq;

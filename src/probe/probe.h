@@ -23,6 +23,7 @@ typedef struct {
     int position;         /* attention query position: -1 = the last token of each sample, else ≥ 0 */
     bool all_positions;   /* every query position (averaged) instead of one */
     bool relative;        /* τ = ε·max_j A[i,j] (true) or τ = ε */
+    unsigned abs_mask;    /* bit k: eps[k] is absolute even when relative (both kinds in one forward) */
     int n_eps;
     double eps[LL_PROBE_MAX_EPS]; /* eps[0] is the main ε */
     bool keep_raw;        /* keep raw attention rows and gate pre-activations (for --dump) */
@@ -50,6 +51,9 @@ int ll_probe_query_pos(const ll_probe *p, int q);
 /* Attention statistics of the last sample: value at [entry][member][head][query] for eps index k;
  * entropy and max weight likewise. Members beyond an entry's size are unused. */
 double ll_probe_attn_count(const ll_probe *p, int k, int entry, int member, int head, int q);
+/* The attention-ID (the geometric paper's Eq. 8) of the last sample at entry `entry` for eps index k: the
+ * counts summed over heads, averaged over the entry's members and the query rows (`probe attention-id`). */
+double ll_probe_attn_id(const ll_probe *p, int k, int entry);
 double ll_probe_attn_entropy(const ll_probe *p, int entry, int member, int head, int q);
 double ll_probe_attn_max(const ll_probe *p, int entry, int member, int head, int q);
 /* Raw rows [E][M][H][nq][T] (keep_raw) and gate pre-activations [E][M][T][F] (keep_raw). */

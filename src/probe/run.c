@@ -190,13 +190,7 @@ static void fold_attention(acc *A, const ll_probe *p, int n_eps) {
     int E = A->E, H = A->H, nq = ll_probe_n_queries(p);
     for (int e = 0; e < E; e++) {
         int M = A->members[e];
-        for (int k = 0; k < n_eps; k++) {
-            double s = 0;
-            for (int j = 0; j < M; j++)
-                for (int h = 0; h < H; h++)
-                    for (int q = 0; q < nq; q++) s += ll_probe_attn_count(p, k, e, j, h, q);
-            A->id_sum[(size_t)k * E + e] += s / (M * nq);
-        }
+        for (int k = 0; k < n_eps; k++) A->id_sum[(size_t)k * E + e] += ll_probe_attn_id(p, k, e);
         double dens = 0, ent = 0, mx = 0;
         for (int h = 0; h < H; h++) {
             double hs = 0;
@@ -284,6 +278,44 @@ static int add_points(acc *A, const ll_probe *p, int T, int D) {
 }
 
 /* ---- the run ---- */
+
+int ll_probe_samples_parse_ids(const char *name, const char *buf, size_t len, int32_t n_vocab, long limit,
+                               ll_probe_samples *out) {
+    const char *p = buf, *end = buf + len;
+    long line = 0;
+    int32_t *ids = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    while (p < end && !rc && (limit < 0 || out->n < limit)) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end;
+        line++;
+        size_t n = 0;
+        for (const char *q = p; q < e && !rc;) {
+            if (*q == ' ' || *q == '\t' || *q == '\r') { q++; continue; }
+            long long v = 0;
+            const char *d = q;
+            while (q < e && *q >= '0' && *q <= '9' && v <= (long long)INT32_MAX) v = v * 10 + (*q++ - '0');
+            if (q == d || (q < e && *q != ' ' && *q != '\t' && *q != '\r')) {
+                rc = ll_fail("%s:%ld: expected token ids (non-negative integers separated by spaces), found '%c'", name,
+                             line, *q ? *q : '?');
+                break;
+            }
+            if (v >= n_vocab) { rc = ll_fail("%s:%ld: token id %lld is outside the vocabulary (0..%d)", name, line, v, n_vocab - 1); break; }
+            if (n == cap) {
+                size_t nc = cap ? cap * 2 : 256;
+                int32_t *ni = ll_realloc(ids, nc * sizeof *ni);
+                if (!ni) { rc = -1; break; }
+                ids = ni, cap = nc;
+            }
+            ids[n++] = (int32_t)v;
+        }
+        if (!rc && n) rc = ll_probe_samples_add(out, ids, (int)n);
+        p = e + 1;
+    }
+    free(ids);
+    if (!rc && out->n == 0) rc = ll_fail("%s: no lines of token ids", name);
+    return rc;
+}
 
 void ll_probe_run_default_opts(ll_probe_run_opts *o) {
     memset(o, 0, sizeof *o);

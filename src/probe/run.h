@@ -31,6 +31,11 @@ int ll_probe_samples_add(ll_probe_samples *ss, const int32_t *ids, int n);
  * lambada_openai: context + continuation without its last token; gsm8k: "Question: ...\nAnswer:". */
 int ll_probe_task_samples(const struct ll_tokenizer *tok, bool bos, const ll_eval_task *t, long limit,
                           ll_probe_samples *out);
+/* One sample per non-empty line of buf[0..len): token ids separated by spaces (the `ids` column of a
+ * study's prompts.csv), each checked against the vocabulary; at most limit samples (-1 = all). Errors name
+ * name:line. */
+int ll_probe_samples_parse_ids(const char *name, const char *buf, size_t len, int32_t n_vocab, long limit,
+                               ll_probe_samples *out);
 /* The Painters harness's batches: groups of 8 consecutive samples right-padded with id 0 to the longest. */
 int ll_probe_samples_pad8(ll_probe_samples *ss);
 
