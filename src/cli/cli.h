@@ -26,6 +26,7 @@ int cmd_probe(int argc, char **argv);
 int cmd_regions_bound(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_study(int argc, char **argv);
+int cmd_study_geometry(int argc, char **argv);   /* study geometry (cmd_geometry.c) */
 /* `probe intrinsic-dim --input X.npy` (cmd_idim.c), and the report shared with the model path. */
 int cmd_probe_idim(int argc, char **argv);
 int idim_report(const double *X, long long N, long long D, int k, double alpha, const char *source, bool json,

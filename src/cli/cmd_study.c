@@ -7,12 +7,14 @@
 #include "cli.h"
 #include "eval/eval.h"
 #include "model/model.h"
+#include "study/geometry.h"
 #include "study/painters.h"
 #include "study/store.h"
 #include "util/err.h"
 
 static const char *USAGE =
     "usage: layerlab study painters MODEL --out DIR [options]   run (or continue) the Painters study\n"
+    "       layerlab study geometry MODEL --out DIR [options]   the geometric paper's study (its own --help)\n"
     "       layerlab study status DIR                           done / total per task and plan group, elapsed\n"
     "       layerlab study export DIR                           DIR/scores.csv, scores.json, items.csv\n"
     "       layerlab study report DIR                           DIR/report.html and DIR/figures/*.svg\n"
@@ -270,16 +272,26 @@ int cmd_study(int argc, char **argv) {
         return argc < 2;
     }
     if (!strcmp(argv[1], "painters")) return painters(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "geometry")) return cmd_study_geometry(argc - 1, argv + 1);
     if (!strcmp(argv[1], "status") || !strcmp(argv[1], "export") || !strcmp(argv[1], "report")) {
         if (argc != 3) return cli_error("study %s: give the study's DIR\n%s", argv[1], USAGE);
         if (!strcmp(argv[1], "status")) return status(argv[2]);
         ll_store *s = ll_store_open_existing(argv[2]);
         if (!s) return cli_lib_error();
-        int rc = !strcmp(argv[1], "export") ? ll_painters_export(s, argv[2])
-                                            : ll_painters_report(s, argv[2], "layerlab study report", NAN);
+        const char *kind = ll_store_meta(s, "kind");
+        bool geo = kind && !strcmp(kind, "geometry");
+        int rc;
+        if (geo && strcmp(argv[1], "export")) {
+            ll_store_close(s);
+            return cli_error("study report: the geometry study's report is not written yet; `study export %s` writes "
+                             "its prompts.csv", argv[2]);
+        }
+        if (geo) rc = ll_geometry_export(s, argv[2]);
+        else rc = !strcmp(argv[1], "export") ? ll_painters_export(s, argv[2])
+                                             : ll_painters_report(s, argv[2], "layerlab study report", NAN);
         ll_store_close(s);
         if (rc) return cli_lib_error();
-        printf("%s/%s\n", argv[2], !strcmp(argv[1], "export") ? "scores.csv" : "report.html");
+        printf("%s/%s\n", argv[2], geo ? "prompts.csv" : !strcmp(argv[1], "export") ? "scores.csv" : "report.html");
         return 0;
     }
     return cli_error("study: unknown study or action '%s'\n%s", argv[1], USAGE);

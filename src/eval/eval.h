@@ -178,6 +178,12 @@ typedef struct {
  * items can run one at a time (a study stores each as it finishes). */
 typedef struct ll_eval_session ll_eval_session;
 ll_eval_session *ll_eval_begin(ll_model *m, const ll_eval_task *t, const int *items, int n, const ll_eval_opts *opts);
+/* gsm8k's answer to a prompt: greedy generation from ids (positions 0..) with lm-eval's stop strings and
+ * the model's EOS, at most max_gen tokens, then the strict and flexible extractions and exact matches
+ * against target (the item's answer), into r (free with ll_eval_item_result_free). logits holds n_vocab
+ * floats. 0, or -1 with the error set. */
+int ll_eval_gen_answer(struct ll_engine *e, const struct ll_tokenizer *tok, int n_vocab, const int32_t *ids, int n,
+                       int max_gen, const char *target, float *logits, ll_eval_item_result *r);
 /* Runs the session's k-th item into r (free with ll_eval_item_result_free). 0, or -1 naming the item. */
 int ll_eval_run_item(ll_eval_session *s, int k, ll_eval_item_result *r);
 const char *ll_eval_session_prompt(const ll_eval_session *s, int k);   /* gsm8k: the item's prompt */

@@ -56,10 +56,6 @@ struct ll_eval_session {
     char **prompts;          /* gsm8k: [n] */
     int32_t **ids;           /* gsm8k prompt tokens [n] */
     int *n_ids;
-    const char *stops[4];
-    int n_stops;
-    char *eos_text;
-    int32_t eos;
     float *logits;
     ll_engine *e;
     long long n_tokens, n_truncated;
@@ -190,38 +186,45 @@ static int begin_gen(ll_eval_session *S) {
     }
     S->n_ctx = longest + o->max_gen;
     if (!(S->e = make_engine(m, o, longest + o->max_gen))) return -1;
-    /* lm-eval's stop strings, plus the decoded EOS token */
-    S->stops[0] = "Question:";
-    S->stops[1] = "</s>";
-    S->stops[2] = "<|im_end|>";
-    S->n_stops = 3;
-    S->eos = ll_tok_eos(m->tok);
-    if (S->eos >= 0 && (S->eos_text = ll_detokenize(m->tok, &S->eos, 1, true, NULL))) {
-        bool have = false;
-        for (int q = 0; q < S->n_stops; q++) have |= !strcmp(S->stops[q], S->eos_text);
-        if (!have && *S->eos_text) S->stops[S->n_stops++] = S->eos_text;
-    }
     return 0;
+}
+
+int ll_eval_gen_answer(ll_engine *e, const ll_tokenizer *tok, int n_vocab, const int32_t *ids, int n, int max_gen,
+                       const char *target, float *logits, ll_eval_item_result *ir) {
+    memset(ir, 0, sizeof *ir);
+    /* lm-eval's stop strings, plus the decoded EOS token */
+    const char *stops[4] = {"Question:", "</s>", "<|im_end|>", NULL};
+    int n_stops = 3;
+    int32_t eos = ll_tok_eos(tok);
+    char *eos_text = eos >= 0 ? ll_detokenize(tok, &eos, 1, true, NULL) : NULL;
+    if (eos_text) {
+        bool have = false;
+        for (int q = 0; q < n_stops; q++) have |= !strcmp(stops[q], eos_text);
+        if (!have && *eos_text) stops[n_stops++] = eos_text;
+    }
+    char *ns = NULL, *nf = NULL;
+    int rc = 0;
+    if (ll_eval_generate(e, tok, n_vocab, ids, n, max_gen, eos, stops, n_stops, logits, &ir->response, &ir->n_gen) ||
+        !(ir->strict = ll_gsm8k_strict(ir->response)) || !(ir->flexible = ll_gsm8k_flexible(ir->response)) ||
+        !(ir->gold = ll_gsm8k_normalize(target)) || !(ns = ll_gsm8k_normalize(ir->strict)) ||
+        !(nf = ll_gsm8k_normalize(ir->flexible)))
+        rc = -1;
+    else {
+        ir->em_strict = !strcmp(ns, ir->gold);
+        ir->em_flexible = !strcmp(nf, ir->gold);
+    }
+    free(ns);
+    free(nf);
+    free(eos_text);
+    return rc;
 }
 
 static int item_gen(ll_eval_session *S, int k, ll_eval_item_result *ir) {
     const ll_eval_task *t = S->t;
     int i = S->items[k];
-    char *ns = NULL, *nf = NULL;
-    memset(ir, 0, sizeof *ir);
-    if (ll_eval_generate(S->e, S->m->tok, S->m->n_vocab, S->ids[k], S->n_ids[k], S->o.max_gen, S->eos, S->stops,
-                         S->n_stops, S->logits, &ir->response, &ir->n_gen) ||
-        !(ir->strict = ll_gsm8k_strict(ir->response)) || !(ir->flexible = ll_gsm8k_flexible(ir->response)) ||
-        !(ir->gold = ll_gsm8k_normalize(t->items[i].target)) || !(ns = ll_gsm8k_normalize(ir->strict)) ||
-        !(nf = ll_gsm8k_normalize(ir->flexible))) {
-        free(ns);
-        free(nf);
+    if (ll_eval_gen_answer(S->e, S->m->tok, S->m->n_vocab, S->ids[k], S->n_ids[k], S->o.max_gen, t->items[i].target,
+                           S->logits, ir))
         return ll_fail_prefix("%s item %d (%s:%ld): ", t->name, i, path_of(t), t->items[i].line);
-    }
-    ir->em_strict = !strcmp(ns, ir->gold);
-    ir->em_flexible = !strcmp(nf, ir->gold);
-    free(ns);
-    free(nf);
     return 0;
 }
 
@@ -241,7 +244,6 @@ void ll_eval_end(ll_eval_session *S) {
     if (S->prompts)
         for (int k = 0; k < S->n; k++) free(S->prompts[k]);
     free(S->prompts);
-    free(S->eos_text);
     free(S->logits);
     free(S->items);
     ll_engine_free(S->e);

@@ -1,5 +1,6 @@
 /* painters.c — the Painters study: plans, the resumable run, the scores and their export (painters.h). */
 #include "study/painters.h"
+#include "study/study.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -160,25 +161,6 @@ char *ll_painters_params_json(const ll_painters_opts *o, int n_layer) {
     cJSON_Delete(j);
     if (!s) ll_fail("out of memory");
     return s;
-}
-
-/* The items of a task the study scores: the first limit, or a seeded random.sample of them. */
-static int choose_items(const ll_eval_task *t, long limit, long sample, uint64_t seed, int **out, int *n) {
-    int N = t->n_items;
-    if (sample > 0) {
-        int k = sample < N ? (int)sample : N;
-        if (!(*out = ll_malloc((size_t)k * sizeof **out))) return -1;
-        ll_pyrng r;
-        ll_pyrng_seed(&r, seed);
-        if (ll_pyrng_sample(&r, N, k, *out)) return ll_fail("sample of %d of %d items failed", k, N);
-        *n = k;
-        return 0;
-    }
-    int k = limit >= 0 && limit < N ? (int)limit : N;
-    if (!(*out = ll_malloc((size_t)(k ? k : 1) * sizeof **out))) return -1;
-    for (int i = 0; i < k; i++) (*out)[i] = i;
-    *n = k;
-    return 0;
 }
 
 typedef struct {
@@ -539,7 +521,7 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s, ll_pain
         if (ll_store_put_plan(s, P.v[i].spec, P.v[i].variant, P.v[i].s, P.v[i].m, P.v[i].seed, P.v[i].k, P.v[i].grp)) goto done;
     for (int t = 0; t < o->n_tasks; t++) {
         if (ll_eval_load(o->tasks[t], o->data[t], o->fewshot[t], &tasks[t])) goto done;
-        if (choose_items(&tasks[t], o->limit, o->sample, o->sample_seed, &items[t], &n_items[t])) goto done;
+        if (ll_study_choose_items(&tasks[t], o->limit, o->sample, o->sample_seed, &items[t], &n_items[t])) goto done;
     }
     bool want_lambada = (o->analyses & (LL_PAINTERS_A_SINGLE | LL_PAINTERS_A_COSINE)) != 0;
     if (want_lambada) {
@@ -547,7 +529,7 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s, ll_pain
         if (ll_eval_load("lambada_openai", o->lambada_data, NULL, &lambada)) goto done;
         have_lambada = true;
         long lim = o->single_limit >= 0 ? o->single_limit : o->limit;
-        if (choose_items(&lambada, lim, o->single_limit >= 0 ? 0 : o->sample, o->sample_seed, &lam_items, &n_lam)) goto done;
+        if (ll_study_choose_items(&lambada, lim, o->single_limit >= 0 ? 0 : o->sample, o->sample_seed, &lam_items, &n_lam)) goto done;
     }
     if (o->ppl_file) {
         size_t len;

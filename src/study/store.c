@@ -36,6 +36,10 @@ static const char *SCHEMA =
     " seconds REAL);"
     "CREATE TABLE IF NOT EXISTS analyses(name TEXT PRIMARY KEY, value TEXT);"
     /* the perplexity of a plan so far: the running sum of its token nlls after each window (exact doubles) */
+    /* the geometry study: one row per prompt, beside its answer's row in items (plan = condition:k) */
+    "CREATE TABLE IF NOT EXISTS prompts(task TEXT NOT NULL, item INTEGER NOT NULL, plan TEXT NOT NULL, k INTEGER,"
+    " cond TEXT, n_tokens INTEGER, ids TEXT, id_rel TEXT, id_abs TEXT, n_states INTEGER, dim INTEGER, states BLOB,"
+    " PRIMARY KEY(task, item, plan));"
     "CREATE TABLE IF NOT EXISTS ppl_windows(plan TEXT NOT NULL, window INTEGER NOT NULL, total REAL, scored INTEGER,"
     " seconds REAL, PRIMARY KEY(plan, window));"
     "CREATE TABLE IF NOT EXISTS progress(key TEXT PRIMARY KEY, value REAL);";
@@ -433,6 +437,112 @@ int ll_store_put_ppl(ll_store *s, const char *plan, long long tokens, long long 
     sqlite3_bind_double(st, 5, ppl);
     sqlite3_bind_double(st, 6, seconds);
     return step_done(s, st, "writing a perplexity");
+}
+
+int ll_store_begin(ll_store *s) { return exec(s, "BEGIN IMMEDIATE", "beginning a transaction"); }
+int ll_store_commit(ll_store *s) { return exec(s, "COMMIT", "committing (what was committed before is kept)"); }
+void ll_store_rollback(ll_store *s) { sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); }
+
+static char *ids_text(const int32_t *ids, int n) {
+    size_t cap = (size_t)n * 7 + 1, o = 0;
+    char *t = ll_malloc(cap);
+    if (!t) return NULL;
+    t[0] = 0;
+    for (int i = 0; i < n; i++) o += (size_t)snprintf(t + o, cap - o, i ? " %d" : "%d", (int)ids[i]);
+    return t;
+}
+
+int ll_store_put_prompt(ll_store *s, const ll_store_prompt *p) {
+    char *ids = ids_text(p->ids, p->n_tokens), *rel = json_doubles(p->id_rel, p->n_layers),
+         *abs_ = json_doubles(p->id_abs, p->n_layers);
+    int rc = -1;
+    sqlite3_stmt *st = NULL;
+    if (!ids || !rel || !abs_) goto done;
+    st = prep(s, "INSERT OR REPLACE INTO prompts(task, item, plan, k, cond, n_tokens, ids, id_rel, id_abs, n_states, dim,"
+                 " states) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (!st) goto done;
+    sqlite3_bind_text(st, 1, p->task, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, p->item);
+    sqlite3_bind_text(st, 3, p->plan, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, p->k);
+    sqlite3_bind_text(st, 5, p->cond, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, p->n_tokens);
+    sqlite3_bind_text(st, 7, ids, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, rel, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, abs_, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 10, p->n_states);
+    sqlite3_bind_int(st, 11, p->dim);
+    if (p->states) sqlite3_bind_blob(st, 12, p->states, (int)((size_t)p->n_states * p->dim * sizeof(float)), SQLITE_STATIC);
+    else sqlite3_bind_null(st, 12);
+    rc = step_done(s, st, "writing a prompt (the results committed before it are kept)");
+done:
+    free(ids);
+    free(rel);
+    free(abs_);
+    return rc;
+}
+
+void ll_store_prompt_free(ll_store_prompt *p) {
+    free(p->ids);
+    free(p->id_rel);
+    free(p->id_abs);
+    free(p->states);
+    memset(p, 0, sizeof *p);
+}
+
+int ll_store_each_prompt(ll_store *s, bool states, int (*fn)(void *ctx, const ll_store_prompt *p), void *ctx) {
+    sqlite3_stmt *st = prep(s, "SELECT task, item, plan, k, cond, n_tokens, ids, id_rel, id_abs, n_states, dim, states"
+                               " FROM prompts ORDER BY task, item, k, cond");
+    if (!st) return -1;
+    int rc = 0, step;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        ll_store_prompt p;
+        memset(&p, 0, sizeof p);
+        snprintf(p.task, sizeof p.task, "%s", (const char *)sqlite3_column_text(st, 0));
+        p.item = sqlite3_column_int(st, 1);
+        snprintf(p.plan, sizeof p.plan, "%s", (const char *)sqlite3_column_text(st, 2));
+        p.k = sqlite3_column_int(st, 3);
+        snprintf(p.cond, sizeof p.cond, "%s", (const char *)sqlite3_column_text(st, 4));
+        p.n_tokens = sqlite3_column_int(st, 5);
+        const char *ids = (const char *)sqlite3_column_text(st, 6), *rel = (const char *)sqlite3_column_text(st, 7),
+                   *abs_ = (const char *)sqlite3_column_text(st, 8);
+        p.n_states = sqlite3_column_int(st, 9);
+        p.dim = sqlite3_column_int(st, 10);
+        p.n_layers = p.n_states - 1;
+        if (p.n_tokens < 1 || p.n_layers < 1 || p.dim < 1 || !ids || !rel || !abs_) {
+            rc = ll_fail("%s: prompt %s item %d %s: malformed row", s->path, p.task, p.item, p.plan);
+            break;
+        }
+        if (!(p.ids = ll_malloc((size_t)p.n_tokens * sizeof *p.ids)) || !(p.id_rel = ll_malloc((size_t)p.n_layers * sizeof *p.id_rel)) ||
+            !(p.id_abs = ll_malloc((size_t)p.n_layers * sizeof *p.id_abs))) {
+            ll_store_prompt_free(&p);
+            rc = -1;
+            break;
+        }
+        const char *q = ids;
+        for (int i = 0; i < p.n_tokens && !rc; i++) {
+            char *e;
+            long v = strtol(q, &e, 10);
+            if (e == q) rc = ll_fail("%s: prompt %s item %d %s: malformed token ids", s->path, p.task, p.item, p.plan);
+            p.ids[i] = (int32_t)v;
+            q = e;
+        }
+        if (!rc && (parse_doubles(rel, p.id_rel, p.n_layers) || parse_doubles(abs_, p.id_abs, p.n_layers)))
+            rc = ll_fail("%s: prompt %s item %d %s: malformed attention-ID", s->path, p.task, p.item, p.plan);
+        if (!rc && states) {
+            size_t nb = (size_t)p.n_states * p.dim * sizeof(float);
+            const void *b = sqlite3_column_blob(st, 11);
+            if (!b || (size_t)sqlite3_column_bytes(st, 11) != nb)
+                rc = ll_fail("%s: prompt %s item %d %s: hidden states missing or of the wrong size", s->path, p.task, p.item, p.plan);
+            else if (!(p.states = ll_malloc(nb))) rc = -1;
+            else memcpy(p.states, b, nb);
+        }
+        if (!rc) rc = fn(ctx, &p);
+        ll_store_prompt_free(&p);
+    }
+    if (!rc && step != SQLITE_DONE) rc = db_fail(s, "reading prompts");
+    sqlite3_finalize(st);
+    return rc;
 }
 
 int ll_store_put_ppl_window(ll_store *s, const char *plan, long long window, double total, long long scored,

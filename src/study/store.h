@@ -61,6 +61,30 @@ int ll_store_item_ids(ll_store *s, const char *task, const char *plan, int **out
 
 int ll_store_put_ppl(ll_store *s, const char *plan, long long tokens, long long windows, double mean_nll, double ppl,
                      double seconds);
+/* An explicit transaction, for units of work that write several rows (the geometry study's prompt and its
+ * answer): every row between begin and commit lands, or none. */
+int ll_store_begin(ll_store *s);
+int ll_store_commit(ll_store *s);
+void ll_store_rollback(ll_store *s);
+
+/* The geometry study's prompt: its token ids, the attention-ID at its last token for every layer (relative
+ * and absolute threshold), and the last token's hidden state after every entry (state 0 = embedding). */
+typedef struct {
+    char task[32], plan[32], cond[16];
+    int item, k;
+    int n_tokens;
+    int32_t *ids;
+    int n_layers;
+    double *id_rel, *id_abs;    /* [n_layers] */
+    int n_states, dim;          /* n_layers + 1, n_embd */
+    float *states;              /* [n_states][dim] (NULL: not stored / not read) */
+} ll_store_prompt;
+int ll_store_put_prompt(ll_store *s, const ll_store_prompt *p);
+/* Calls fn for every stored prompt in (task, item, k, cond) order, with the hidden states when `states`;
+ * fn's nonzero return stops and is returned. */
+int ll_store_each_prompt(ll_store *s, bool states, int (*fn)(void *ctx, const ll_store_prompt *p), void *ctx);
+void ll_store_prompt_free(ll_store_prompt *p);
+
 /* A plan's perplexity window by window: the running total of token nlls and tokens scored after window w
  * (0-based); the last one stored (1, 0 when none, -1 on error), with the seconds of all of them. */
 int ll_store_put_ppl_window(ll_store *s, const char *plan, long long window, double total, long long scored,
