@@ -6,7 +6,9 @@
 #      attention-id --ids` on the same token ids, to the last digit;
 #   3. the prompts are what they claim: noise and permuted prompts are exactly as long as the fixed prompt
 #      with the same k, and end with the base prompt's tokens; fixed prompts share their example block;
-#   4. refusals: other parameters, a task without one context per question, a prompt beyond the context.
+#   4. refusals: other parameters, a task without one context per question, a prompt beyond the context;
+#   5. analysis.json (r, logistic regression, partial r, bins, TwoNN) agrees with independent references
+#      (tests/check_geo_stats.py: scipy, scikit-learn, numpy, scikit-dimension).
 set -uo pipefail
 : "${LAYERLAB:?}" "${SHARED:?}"
 S=$SHARED/models/stories260K.bin; T=$SHARED/models/tok512.bin
@@ -75,6 +77,11 @@ for r in pick:
 print("ok: attention-ID of 15 prompts (both thresholds, 5 layers) equals probe attention-id --ids")
 EOF2
 then ok; else bad "study attention-ID differs from probe attention-id"; fi
+
+# the analyses (analysis.json) against scipy, scikit-learn, numpy and scikit-dimension
+if [ -n "${PYTHON:-}" ] && "$PYTHON" -c "import scipy, sklearn, skdim" 2> /dev/null; then
+    if "$PYTHON" "${SRC:-.}/tests/check_geo_stats.py" "$tmp/ref"; then ok; else bad "analysis.json differs from the references"; fi
+else echo "skip: the analyses' references (scipy, scikit-learn, scikit-dimension) are not installed"; fi
 
 # ---- 3. the prompts ----
 if python3 - "$tmp/ref/prompts.csv" <<'EOF2'

@@ -12,6 +12,7 @@
 #include "io/files.h"
 #include "probe/probe.h"
 #include "run/engine.h"
+#include "study/geo_stats.h"
 #include "study/study.h"
 #include "tokenizer/tokenizer.h"
 #include "util/clock.h"
@@ -559,5 +560,10 @@ int ll_geometry_export(ll_store *s, const char *dir) {
     if (ll_out_open(&o, path, false)) return -1;
     exp_t x = {s, o.f, false, 0};
     int rc = ll_store_each_prompt(s, false, export_row, &x);
-    return ll_out_close(&o, rc == 0) || rc ? -1 : 0;
+    if (ll_out_close(&o, rc == 0) || rc) return -1;
+    ll_geo_analysis a;
+    if (ll_geometry_analyze(s, 1000, 0, &a)) return -1;
+    rc = ll_geometry_write_analysis(&a, dir);
+    ll_geo_analysis_free(&a);
+    return rc;
 }

@@ -50,7 +50,8 @@ char *ll_geometry_params_json(const ll_geometry_opts *o);
 /* Runs (or continues) the study on m into the store. 0, or -1 with the error set (what was committed stays). */
 int ll_geometry_run(ll_model *m, const ll_geometry_opts *o, ll_store *s);
 /* DIR/prompts.csv: one row per prompt (task, item, k, condition, n_tokens, ids, correct / strict / flexible,
- * id_0.. relative, abs_id_0.. absolute), written through a temporary file. */
+ * id_0.. relative, abs_id_0.. absolute) and DIR/analysis.json (geo_stats.h), written through temporary
+ * files. */
 int ll_geometry_export(ll_store *s, const char *dir);
 
 #endif
