@@ -112,6 +112,9 @@ void cli_progress_update(cli_progress *p, long done, const char *extra);
 /* The same as library callbacks (ctx = the cli_progress): items done, and entries of the current forward. */
 void cli_progress_cb(void *ctx, long done, long total, const char *extra);
 void cli_progress_layer_cb(void *ctx, int done, int total);
+/* A study's progress: starts p (labelled) and, unless quiet, points the library's three progress fields at it. */
+void cli_progress_study(cli_progress *p, const char *label, bool quiet,
+                        void (**progress)(void *, long, long, const char *), void (**layer)(void *, int, int), void **ctx);
 /* Ends the progress early (an error): finishes the line, detaches the engine. */
 void cli_progress_stop(cli_progress *p);
 

@@ -132,12 +132,7 @@ int cmd_study_geometry(int argc, char **argv) {
     if (!(params = ll_geometry_params_json(&o))) { cli_lib_error(); goto done; }
     if (!(s = ll_store_open(out, "geometry", params, ll_model_sha256(m)))) { cli_lib_error(); goto done; }
     cli_progress pg;
-    cli_progress_start(&pg, "geometry", 1, NULL);
-    if (!quiet) {
-        o.progress = cli_progress_cb;
-        o.layer_progress = cli_progress_layer_cb;
-        o.progress_ctx = &pg;
-    }
+    cli_progress_study(&pg, "geometry", quiet, &o.progress, &o.layer_progress, &o.progress_ctx);
     double t0 = cli_now();
     int grc = ll_geometry_run(m, &o, s);
     cli_progress_stop(&pg);

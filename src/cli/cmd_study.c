@@ -193,12 +193,7 @@ static int painters(int argc, char **argv) {
     if (!(params = ll_painters_params_json(&o, m->n_layer))) { cli_lib_error(); goto done; }
     if (!(s = ll_store_open(out, "painters", params, ll_model_sha256(m)))) { cli_lib_error(); goto done; }
     cli_progress pg;
-    cli_progress_start(&pg, "painters", 1, NULL);
-    if (!quiet) {
-        o.progress = cli_progress_cb;
-        o.layer_progress = cli_progress_layer_cb;
-        o.progress_ctx = &pg;
-    }
+    cli_progress_study(&pg, "painters", quiet, &o.progress, &o.layer_progress, &o.progress_ctx);
     double t0 = cli_now();
     ll_painters_stats st;
     int prc = ll_painters_run(m, &o, s, &st);

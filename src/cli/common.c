@@ -381,6 +381,15 @@ void cli_progress_cb(void *ctx, long done, long total, const char *extra) {
     cli_progress_update(p, done, extra);
 }
 
+void cli_progress_study(cli_progress *p, const char *label, bool quiet,
+                        void (**progress)(void *, long, long, const char *), void (**layer)(void *, int, int), void **ctx) {
+    cli_progress_start(p, label, 1, NULL);
+    if (quiet) return;
+    *progress = cli_progress_cb;
+    *layer = cli_progress_layer_cb;
+    *ctx = p;
+}
+
 void cli_progress_stop(cli_progress *p) {
     if (p->engine) ll_engine_set_progress(p->engine, NULL, NULL);
     p->engine = NULL;
