@@ -13,6 +13,7 @@
 
 #include "io/files.h"
 #include "study/painters.h"
+#include "study/page.h"
 #include "study/svg.h"
 #include "util/err.h"
 
@@ -63,39 +64,6 @@ static double agg(const scores_t *S, const char *variant, int s, const char *whi
     return r ? r->value : NAN;
 }
 
-static int write_text(const char *path, const char *text) {
-    ll_out o;
-    if (ll_out_open(&o, path, false)) return -1;
-    fputs(text, o.f);
-    return ll_out_close(&o, true);
-}
-
-typedef struct {
-    ll_sbuf html;
-    const char *dir;
-    int n_fig, err;
-} page_t;
-
-/* adds a figure: written to figures/NAME.svg and inlined in the page */
-static void figure(page_t *P, const char *name, const char *caption, ll_sbuf *svg) {
-    if (svg->err || !svg->s) { P->err = 1; ll_sb_free(svg); return; }
-    char path[4300];
-    snprintf(path, sizeof path, "%s/figures/%s.svg", P->dir, name);
-    if (write_text(path, svg->s)) P->err = 1;
-    ll_sb_printf(&P->html, "<figure id=\"fig-%s\">%s<figcaption>", name, svg->s);
-    ll_sb_text(&P->html, caption);
-    ll_sb_printf(&P->html, " <a href=\"figures/%s.svg\">(svg)</a></figcaption></figure>\n", name);
-    P->n_fig++;
-    ll_sb_free(svg);
-}
-
-static void lines_fig(page_t *P, const char *name, const char *title, const char *xl, const char *yl, ll_series *se,
-                      int ns, const char *caption, double lo, double hi) {
-    ll_sbuf b = {0};
-    ll_svg_lines(&b, title, xl, yl, se, ns, lo, hi);
-    figure(P, name, caption, &b);
-}
-
 static int n_layers_of(ll_store *s) {
     ll_store_plan *plans;
     int np, L = 0;
@@ -106,18 +74,6 @@ static int n_layers_of(ll_store *s) {
     }
     free(plans);
     return L;
-}
-
-static void para(page_t *P, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void para(page_t *P, const char *fmt, ...) {
-    char buf[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    ll_sb_printf(&P->html, "<p>");
-    ll_sb_text(&P->html, buf);
-    ll_sb_printf(&P->html, "</p>\n");
 }
 
 /* mean over the grid's s of a variant's median normalised score */
@@ -150,7 +106,7 @@ static int beats(const ll_painters_cmp *C, int a, int b) {
     return d > 0 ? 1 : -1;
 }
 
-static void cosine_figs(page_t *P, ll_store *s, int L) {
+static void cosine_figs(ll_page *P, ll_store *s, int L) {
     int s0 = L / 2 - 3 > 0 ? L / 2 - 3 : 0;
     char plans[3][32];
     snprintf(plans[0], sizeof plans[0], "full");
@@ -197,7 +153,7 @@ static void cosine_figs(page_t *P, ll_store *s, int L) {
                          a ? "the first position (the attention sink) left out" : "all positions");
                 ll_sbuf b = {0};
                 ll_svg_heatmap(&b, title, "state", "state", m, S, S, NAN, 1.0, ax, ax);
-                figure(P, fname, cap, &b);
+                ll_page_figure(P, fname, cap, &b);
                 free(m);
                 free(ax);
             }
@@ -213,7 +169,7 @@ static void cosine_figs(page_t *P, ll_store *s, int L) {
                         vy[nv][i] = cJSON_IsNumber(x) && x->valuedouble > 0 ? log10(x->valuedouble) : NAN;
                     }
                     snprintf(vnames[nv], sizeof vnames[nv], "%s%s", plans[p], a ? " (no pos 0)" : "");
-                    var[nv] = (ll_series){vnames[nv], vx[nv], vy[nv], S};
+                    var[nv] = (ll_series){vnames[nv], vx[nv], vy[nv], S, NULL, NULL};
                     nv++;
                 }
             }
@@ -221,7 +177,7 @@ static void cosine_figs(page_t *P, ll_store *s, int L) {
         cJSON_Delete(j);
     }
     if (nv)
-        lines_fig(P, "variance", "Hidden-state variance per state", "state", "log10 variance", var, nv,
+        ll_page_lines(P, "variance", "Hidden-state variance per state", "state", "log10 variance", var, nv,
                   "Variance of the hidden state over all positions and dimensions, per state (the paper's A.4).", NAN, NAN);
     for (int i = 0; i < nv; i++) { free(vx[i]); free(vy[i]); }
 }
@@ -232,7 +188,7 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
     char fdir[4200];
     snprintf(fdir, sizeof fdir, "%s/figures", dir);
     if (mkdir(fdir, 0777) != 0 && errno != EEXIST) { free(S.rows); return ll_fail("cannot create '%s': %s", fdir, strerror(errno)); }
-    page_t P = {{0}, dir, 0, 0};
+    ll_page P = {{0}, dir, 0, 0};
     int L = n_layers_of(s);
     int starts[256], ns = grid_starts(&S, starts, 256);
     double xs[256];
@@ -283,9 +239,9 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
             ys[nse][i] = agg(&S, GRID_VARIANTS[v], starts[i], "median");
             any |= isfinite(ys[nse][i]);
         }
-        if (any) se[nse] = (ll_series){GRID_VARIANTS[v], xs, ys[nse], ns}, nse++;
+        if (any) se[nse] = (ll_series){GRID_VARIANTS[v], xs, ys[nse], ns, NULL, NULL}, nse++;
     }
-    lines_fig(&P, "median_vs_m", "Median normalised score vs affected layers", "number of affected layers M",
+    ll_page_lines(&P, "median_vs_m", "Median normalised score vs affected layers", "number of affected layers M",
               "median normalised score", se, nse,
               "The paper's Fig. 11: median over tasks of the normalised score, one line per variant (random: mean over seeds).",
               NAN, NAN);
@@ -314,7 +270,7 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
                 yt[n][i] = k ? sum / k : NAN;
                 any |= k > 0;
             }
-            if (any) st[n] = (ll_series){GRID_VARIANTS[v], xs, yt[n], ns}, n++;
+            if (any) st[n] = (ll_series){GRID_VARIANTS[v], xs, yt[n], ns, NULL, NULL}, n++;
         }
         char name[64], title[128], cap[256];
         snprintf(name, sizeof name, "task_%s", tasks[t]);
@@ -322,7 +278,7 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
         const ll_score_row *full = get(&S, "grid", "full", -1, -2, -1, tasks[t], metric);
         snprintf(cap, sizeof cap, "%s %s per variant (random: mean over seeds); the full model scores %.4f%s.", tasks[t],
                  metric, full ? full->value : NAN, full && full->flagged ? " (within 2 stderr of chance)" : "");
-        lines_fig(&P, name, title, "number of affected layers M", metric, st, n, cap, NAN, NAN);
+        ll_page_lines(&P, name, title, "number of affected layers M", metric, st, n, cap, NAN, NAN);
     }
     /* single skip / switch */
     {
@@ -335,12 +291,12 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
             if (cnt[v] < 256) sx[v][cnt[v]] = r->s, sy[v][cnt[v]++] = r->value;
         }
         if (cnt[0] || cnt[1]) {
-            ll_series ss[2] = {{"skip layer i", sx[0], sy[0], cnt[0]}, {"switch layers i, i+1", sx[1], sy[1], cnt[1]}};
+            ll_series ss[2] = {{"skip layer i", sx[0], sy[0], cnt[0], NULL, NULL}, {"switch layers i, i+1", sx[1], sy[1], cnt[1], NULL, NULL}};
             const ll_score_row *full = get(&S, "grid", "full", -1, -2, -1, "lambada_openai", "acc");
             char cap[256];
             snprintf(cap, sizeof cap, "The paper's Fig. 2: LAMBADA accuracy with one layer skipped or two adjacent layers "
                      "switched (full model: %.4f).", full ? full->value : NAN);
-            lines_fig(&P, "single_lambada_acc", "LAMBADA accuracy: single skip and switch", "layer i", "accuracy", ss, 2, cap, NAN, NAN);
+            ll_page_lines(&P, "single_lambada_acc", "LAMBADA accuracy: single skip and switch", "layer i", "accuracy", ss, 2, cap, NAN, NAN);
         }
     }
     /* looped-parallel grid: M x k of the median normalised score */
@@ -362,7 +318,7 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
                 ll_sbuf b = {0};
                 ll_svg_heatmap(&b, "Looped parallel: median normalised score", "loops k", "affected layers M", g, ns, K, NAN, NAN,
                                kv, xs);
-                figure(&P, "looped_parallel_grid", "The paper's Fig. 10: looped parallel with k loops over M middle layers.", &b);
+                ll_page_figure(&P, "looped_parallel_grid", "The paper's Fig. 10: looped parallel with k loops over M middle layers.", &b);
             }
             free(g);
             free(kv);
@@ -410,7 +366,7 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
     ll_sb_printf(&P.html, "<h2>The paper's answers, checked on this model</h2>\n");
     ll_painters_cmp C;
     if (ll_painters_compare(s, 1000, 20240709, &C)) { free(S.rows); ll_sb_free(&P.html); return -1; }
-    para(&P, "The comparisons use each variant's median normalised score over tasks, averaged over M (random: the "
+    ll_page_para(&P, "The comparisons use each variant's median normalised score over tasks, averaged over M (random: the "
              "mean over seeds at each M). The ± is the standard error of the difference between two variants, from "
              "a paired bootstrap over items (%d resamples of each task's items, the same draw for every plan); two "
              "variants closer than two standard errors are written ≈ and are not told apart.", C.iters);
@@ -447,7 +403,7 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
             else in_all = k ? sum / k : NAN;
         }
         cJSON_Delete(j);
-        para(&P, "Same representation space in the middle? Mean flattened cosine between the middle half's states: %.3f "
+        ll_page_para(&P, "Same representation space in the middle? Mean flattened cosine between the middle half's states: %.3f "
                  "with all positions, %.3f without position 0. %s", in_all, in_nf,
              !isfinite(in_all) ? "(no cosine analysis in this run)"
              : in_nf < in_all - 0.2 ? "The paper's recipe is dominated by the first token here; without it the middle "
@@ -456,12 +412,12 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
                                     : "Both views agree.");
     }
     ll_sb_printf(&P.html, "</li><li>");
-    para(&P, "All layers necessary? Skipping the %d middle layers keeps a median normalised score of %.3f: %s.",
+    ll_page_para(&P, "All layers necessary? Skipping the %d middle layers keeps a median normalised score of %.3f: %s.",
          smax >= 0 ? m_of(L, smax) : 0, skip_small,
          !isfinite(skip_small) ? "not measured" : skip_small > 0.7 ? "no, as the paper found" : "this model needs them more than Llama2-7B does");
     ll_sb_printf(&P.html, "</li><li>");
     int mr = beats(&C, 1, 0);
-    para(&P, "Do the middle layers do the same thing? Repeating the centre layer M times scores %.3f at the smallest M "
+    ll_page_para(&P, "Do the middle layers do the same thing? Repeating the centre layer M times scores %.3f at the smallest M "
              "(skip: %.3f); mean over M: middle_repeat %.3f %s skip %.3f: %s.", rep_small, skip_small, mv[1],
          rel(&C, 1, 0, b1, sizeof b1), mv[0],
          !isfinite(mv[1]) ? "not measured" : mr < 0 ? "no, weight sharing is worse than removing the layers, as in the paper"
@@ -469,7 +425,7 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
                    : "repeating is better than skipping here, unlike the paper");
     ll_sb_printf(&P.html, "</li><li>");
     int rr = beats(&C, 3, 2), rs = beats(&C, 2, 0);
-    para(&P, "Does the order matter? Mean over M: random %.3f %s reverse %.3f; reverse %s skip %.3f: %s.", mv[3],
+    ll_page_para(&P, "Does the order matter? Mean over M: random %.3f %s reverse %.3f; reverse %s skip %.3f: %s.", mv[3],
          rel(&C, 3, 2, b1, sizeof b1), mv[2], rel(&C, 2, 0, b2, sizeof b2), mv[0],
          !isfinite(mv[2]) || !isfinite(mv[3]) ? "not measured"
          : rr > 0 && rs > 0 ? "somewhat; random > reverse > skip, as in the paper"
@@ -478,7 +434,7 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
                    : "the ranking differs from the paper's (random > reverse)");
     ll_sb_printf(&P.html, "</li><li>");
     int ps = beats(&C, 4, 0);
-    para(&P, "Can the middle layers run in parallel? Mean over M: parallel %.3f %s skip %.3f: %s.", mv[4],
+    ll_page_para(&P, "Can the middle layers run in parallel? Mean over M: parallel %.3f %s skip %.3f: %s.", mv[4],
          rel(&C, 4, 0, b1, sizeof b1), mv[0],
          !isfinite(mv[4]) ? "not measured" : ps > 0 ? "yes, better than skipping them, as in the paper"
          : ps == 0 ? "no better than skipping them here" : "worse than skipping them here, unlike the paper");
@@ -495,12 +451,12 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
             if (r->normalised < lo) lo = r->normalised, snprintf(lo_t, sizeof lo_t, "%s", r->task);
             if (r->normalised > hi) hi = r->normalised, snprintf(hi_t, sizeof hi_t, "%s", r->task);
         }
-        para(&P, "Does the order matter more for some tasks? Reversed middle at the smallest M: lowest on %s (%.3f), highest "
+        ll_page_para(&P, "Does the order matter more for some tasks? Reversed middle at the smallest M: lowest on %s (%.3f), highest "
                  "on %s (%.3f).", lo_t[0] ? lo_t : "-", lo, hi_t[0] ? hi_t : "-", hi);
     }
     ll_sb_printf(&P.html, "</li><li>");
     int lp = beats(&C, 5, 4);
-    para(&P, "Does looping help parallel? Mean over M: looped parallel %.3f %s parallel %.3f: %s.", mv[5],
+    ll_page_para(&P, "Does looping help parallel? Mean over M: looped parallel %.3f %s parallel %.3f: %s.", mv[5],
          rel(&C, 5, 4, b1, sizeof b1), mv[4],
          !isfinite(mv[5]) ? "not measured" : lp > 0 ? "yes, as in the paper"
          : lp == 0 ? "not told apart here (the paper: yes)" : "no, looping hurts here, unlike the paper");
@@ -512,7 +468,7 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
             if (best < 0 || mv[v] > mv[best]) best = v;
             if (worst < 0 || mv[v] < mv[worst]) worst = v;
         }
-        para(&P, "Least harmful variant? Highest mean over M: %s (%.3f); lowest: %s (%.3f). The paper: repeating one layer "
+        ll_page_para(&P, "Least harmful variant? Highest mean over M: %s (%.3f); lowest: %s (%.3f). The paper: repeating one layer "
                  "is worst, random order and looped parallel least damaging.", best >= 0 ? GRID_VARIANTS[best] : "-",
              best >= 0 ? mv[best] : NAN, worst >= 0 ? GRID_VARIANTS[worst] : "-", worst >= 0 ? mv[worst] : NAN);
     }
@@ -522,7 +478,7 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
     if (!rc) {
         char path[4300];
         snprintf(path, sizeof path, "%s/report.html", dir);
-        rc = write_text(path, P.html.s);
+        rc = ll_page_write(path, P.html.s);
     }
     ll_sb_free(&P.html);
     for (int t = 0; t < nt; t++) free(tasks[t]);

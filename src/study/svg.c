@@ -83,6 +83,8 @@ void ll_svg_lines(ll_sbuf *b, const char *title, const char *xlabel, const char 
             double x = series[k].x[i], y = series[k].y[i];
             if (!isfinite(x) || !isfinite(y)) continue;
             xlo = fmin(xlo, x), xhi = fmax(xhi, x), ylo = fmin(ylo, y), yhi = fmax(yhi, y);
+            if (series[k].lo && isfinite(series[k].lo[i])) ylo = fmin(ylo, series[k].lo[i]);
+            if (series[k].hi && isfinite(series[k].hi[i])) yhi = fmax(yhi, series[k].hi[i]);
         }
     if (!isfinite(xlo)) xlo = 0, xhi = 1, ylo = 0, yhi = 1;
     if (isfinite(y_lo)) ylo = y_lo;
@@ -125,6 +127,13 @@ void ll_svg_lines(ll_sbuf *b, const char *title, const char *xlabel, const char 
             open = true;
         }
         if (open) ll_sb_printf(b, "\"/>");
+        for (int i = 0; series[k].lo && series[k].hi && i < series[k].n; i++) {   /* error bars */
+            double x = series[k].x[i], a = series[k].lo[i], c = series[k].hi[i];
+            if (!isfinite(x) || !isfinite(a) || !isfinite(c)) continue;
+            a = fmax(ylo, fmin(yhi, a)), c = fmax(ylo, fmin(yhi, c));
+            ll_sb_printf(b, "<path d=\"M%.1f,%.1fV%.1fM%.1f,%.1fh8M%.1f,%.1fh8\" stroke=\"%s\" stroke-width=\"1.2\" fill=\"none\"/>",
+                         PX(x), PY(a), PY(c), PX(x) - 4, PY(a), PX(x) - 4, PY(c), col);
+        }
         for (int i = 0; i < series[k].n; i++) {
             double x = series[k].x[i], y = series[k].y[i];
             if (!isfinite(x) || !isfinite(y)) continue;
@@ -197,5 +206,43 @@ void ll_svg_heatmap(ll_sbuf *b, const char *title, const char *xlabel, const cha
     }
     ll_sb_printf(b, "<text x=\"%d\" y=\"%d\">%.3g</text><text x=\"%d\" y=\"%d\">%.3g</text>", bx + 20, by + 10, hi, bx + 20,
                  by + bh, lo);
+    ll_sb_printf(b, "</svg>\n");
+}
+
+void ll_svg_bars(ll_sbuf *b, const char *title, const char *xlabel, const char *ylabel, const char *const *labels,
+                 const double *values, const char *const *notes, int n, double y_lo, double y_hi) {
+    double ylo = isfinite(y_lo) ? y_lo : 0, yhi = isfinite(y_hi) ? y_hi : -INFINITY;
+    for (int i = 0; !isfinite(y_hi) && i < n; i++)
+        if (isfinite(values[i])) yhi = fmax(yhi, values[i]);
+    if (!isfinite(yhi) || yhi <= ylo) yhi = ylo + 1;
+    header(b, W, H, title);
+    int pw = W - ML - MR, ph = H - MT - MB;
+    ll_sb_printf(b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#444\"/>", ML, MT, pw, ph);
+    double st = tick_step(ylo, yhi, 6);
+    for (double t = ceil(ylo / st) * st; t <= yhi + 1e-12; t += st) {
+        double py = MT + ph - (t - ylo) / (yhi - ylo) * ph;
+        ll_sb_printf(b, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>", ML, ML + pw, py, py);
+        ll_sb_printf(b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>", ML - 6, py + 4, fabs(t) < 1e-12 ? 0 : t);
+    }
+    double slot = n ? (double)pw / n : pw;
+    for (int i = 0; i < n; i++) {
+        double x0 = ML + slot * i + slot * 0.15, w = slot * 0.7;
+        ll_sb_printf(b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\">", x0 + w / 2, MT + ph + 16);
+        ll_sb_text(b, labels[i]);
+        ll_sb_printf(b, "</text>");
+        if (!isfinite(values[i])) continue;
+        double v = fmax(ylo, fmin(yhi, values[i]));
+        double top = MT + ph - (v - ylo) / (yhi - ylo) * ph;
+        ll_sb_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>", x0, top, w,
+                     MT + ph - top, PALETTE[0]);
+        ll_sb_text(b, labels[i]);
+        ll_sb_printf(b, ": %.4g</title></rect>", values[i]);
+        if (notes && notes[i]) {
+            ll_sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\">", x0 + w / 2, top - 4);
+            ll_sb_text(b, notes[i]);
+            ll_sb_printf(b, "</text>");
+        }
+    }
+    axis_labels(b, W, H, xlabel, ylabel);
     ll_sb_printf(b, "</svg>\n");
 }

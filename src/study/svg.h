@@ -18,11 +18,15 @@ typedef struct {
     const char *name;
     const double *x, *y;   /* n points; a NaN y leaves a gap */
     int n;
+    const double *lo, *hi; /* optional: an interval per point, drawn as an error bar (NULL: none) */
 } ll_series;
 
 /* A line chart of n_series series into b. y_lo/y_hi: the y range (NaN: from the data). */
 void ll_svg_lines(ll_sbuf *b, const char *title, const char *xlabel, const char *ylabel, const ll_series *series,
                   int n_series, double y_lo, double y_hi);
+/* A bar chart: one bar per category with its value (NaN: no bar) and, above it, its note (NULL: none). */
+void ll_svg_bars(ll_sbuf *b, const char *title, const char *xlabel, const char *ylabel, const char *const *labels,
+                 const double *values, const char *const *notes, int n, double y_lo, double y_hi);
 /* A heatmap of v[rows][cols] (row 0 at the top) with a colour bar from lo to hi (NaN: from the data);
  * row and column labels are their indices plus the given offsets. */
 void ll_svg_heatmap(ll_sbuf *b, const char *title, const char *xlabel, const char *ylabel, const double *v, int rows,
