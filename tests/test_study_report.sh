@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The Painters report renders (issue 11): a small study on stories260K, then DIR/report.html in headless
+# The study reports render (issues 11, 12). Painters: a small study on stories260K, then DIR/report.html in headless
 # Chromium (Debian's chromium): a screenshot is taken, the page logs no console error, every figure the
 # page shows is also a well-formed DIR/figures/NAME.svg, and the figures the report must have are there
 # (median vs M, one per task, single skip/switch, the looped-parallel grid, the cosine heatmaps, variance).
+# Geometry: likewise, with its figures (accuracy, ID profile, ΔID by layer and ΔID bins per condition, r by
+# layer, the length control, TwoNN, the region bound) and the claims section.
 set -uo pipefail
 : "${LAYERLAB:?}" "${SHARED:?}"
 S=$SHARED/models/stories260K.bin; T=$SHARED/models/tok512.bin
@@ -43,5 +45,34 @@ assert html.count("<li>") >= 8, "the eight answers"
 print("ok:", len(files), "figures, all inline and in figures/")
 EOF2
 then ok; else bad "report contents"; fi
+# ---- the geometry report ----
+G=$tmp/geo
+"$LAYERLAB" study geometry "$S" --tokenizer "$T" --task arc_easy --limit 12 --shots 0,1 --quiet --out "$G" > "$tmp/out" 2> "$tmp/err" ||
+    bad "geometry study: $(tail -n 1 "$tmp/err")"
+[ "$(cat "$tmp/out")" = "$G/report.html" ] && ok || bad "the geometry study printed '$(cat "$tmp/out")', not the report's path"
+timeout 120 chromium --headless --no-sandbox --disable-gpu --enable-logging=stderr --v=0 --window-size=1200,6000 \
+    --screenshot="$tmp/geo.png" "file://$G/report.html" > "$tmp/chrome2.log" 2>&1
+if [ -s "$tmp/geo.png" ]; then ok; echo "ok: geometry screenshot $(stat -c %s "$tmp/geo.png") bytes"; else bad "no geometry screenshot"; fi
+if grep -q ":CONSOLE" "$tmp/chrome2.log"; then bad "geometry console messages: $(grep :CONSOLE "$tmp/chrome2.log" | head -n 3)"; else ok; fi
+if python3 - "$G" <<'EOF2'
+import os, re, sys
+import xml.etree.ElementTree as ET
+d = sys.argv[1]
+html = open(os.path.join(d, "report.html"), encoding="utf-8").read()
+figs = re.findall(r'<figure id="fig-([^"]+)">', html)
+files = sorted(f[:-4] for f in os.listdir(os.path.join(d, "figures")))
+assert sorted(figs) == files, (figs, files)
+for f in files:
+    ET.parse(os.path.join(d, "figures", f + ".svg"))
+need = ["accuracy", "id-profile", "r-by-layer", "length-control", "twonn", "regions-bound"]
+for c in ("fixed", "random", "noise", "permuted"):
+    need += ["delta-id-" + c, "bins-" + c + "-layer4", "bins-" + c + "-layer2"]
+missing = [n for n in need if n not in files]
+assert not missing, missing
+assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', ""), "external content"
+assert html.count("<li>") >= 5, "the claims"
+print("ok: geometry report,", len(files), "figures, all inline and in figures/")
+EOF2
+then ok; else bad "geometry report contents"; fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -26,7 +26,7 @@ static const char *USAGE =
     "  --quiet             no progress\n"
     "  --threads N, --exact|--llamacpp, --tokenizer TOK.bin, --bos\n"
     "Every prompt is committed to DIR/results.sqlite with its answer; the same command run again continues\n"
-    "where it stopped. `layerlab study export DIR` writes DIR/prompts.csv. docs/STUDIES.md.\n";
+    "where it stopped. DIR/report.html, prompts.csv and analysis.json are written at the end (`study report|export DIR` again). docs/STUDIES.md.\n";
 
 static int parse_int_list(const char *opt, const char *v, int *out, int max, int lo, int hi) {
     int n = 0;
@@ -138,9 +138,13 @@ int cmd_study_geometry(int argc, char **argv) {
     cli_progress_stop(&pg);
     if (grc) { ll_fail_prefix("study geometry: "); cli_lib_error(); goto done; }
     if (ll_geometry_export(s, out)) { cli_lib_error(); goto done; }
-    fprintf(stderr, "layerlab: study geometry: done in %.0f s; results in %s/results.sqlite, prompts in %s/prompts.csv\n",
-            cli_now() - t0, out, out);
-    printf("%s/prompts.csv\n", out);
+    char cmdline[2048] = "layerlab study";
+    for (int i = 0; i < argc; i++)
+        snprintf(cmdline + strlen(cmdline), sizeof cmdline - strlen(cmdline), " %s", argv[i]);
+    if (ll_geometry_report(s, out, cmdline)) { cli_lib_error(); goto done; }
+    fprintf(stderr, "layerlab: study geometry: done in %.0f s; results in %s/results.sqlite, prompts in %s/prompts.csv, "
+            "analysis in %s/analysis.json\n", cli_now() - t0, out, out, out);
+    printf("%s/report.html\n", out);
     rc = 0;
 done:
     free(path);

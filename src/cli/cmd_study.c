@@ -276,17 +276,12 @@ int cmd_study(int argc, char **argv) {
         const char *kind = ll_store_meta(s, "kind");
         bool geo = kind && !strcmp(kind, "geometry");
         int rc;
-        if (geo && strcmp(argv[1], "export")) {
-            ll_store_close(s);
-            return cli_error("study report: the geometry study's report is not written yet; `study export %s` writes "
-                             "its prompts.csv", argv[2]);
-        }
-        if (geo) rc = ll_geometry_export(s, argv[2]);
-        else rc = !strcmp(argv[1], "export") ? ll_painters_export(s, argv[2])
-                                             : ll_painters_report(s, argv[2], "layerlab study report", NAN);
+        bool exp = !strcmp(argv[1], "export");
+        if (geo) rc = exp ? ll_geometry_export(s, argv[2]) : ll_geometry_report(s, argv[2], "layerlab study report");
+        else rc = exp ? ll_painters_export(s, argv[2]) : ll_painters_report(s, argv[2], "layerlab study report", NAN);
         ll_store_close(s);
         if (rc) return cli_lib_error();
-        printf("%s/%s\n", argv[2], geo ? "prompts.csv" : !strcmp(argv[1], "export") ? "scores.csv" : "report.html");
+        printf("%s/%s\n", argv[2], exp ? (geo ? "prompts.csv" : "scores.csv") : "report.html");
         return 0;
     }
     return cli_error("study: unknown study or action '%s'\n%s", argv[1], USAGE);

@@ -53,5 +53,7 @@ int ll_geometry_run(ll_model *m, const ll_geometry_opts *o, ll_store *s);
  * id_0.. relative, abs_id_0.. absolute) and DIR/analysis.json (geo_stats.h), written through temporary
  * files. */
 int ll_geometry_export(ll_store *s, const char *dir);
+/* DIR/report.html (one self-contained page: inline SVG, no scripts) and every figure as DIR/figures/NAME.svg. */
+int ll_geometry_report(ll_store *s, const char *dir, const char *command);
 
 #endif
