@@ -268,9 +268,11 @@ int ll_geometry_report(ll_store *s, const char *dir, const char *command) {
     ll_sb_printf(&P.html, "</li><li>");
     if (F && (N || Pm)) {
         double fm = mean_of_all(F, l), nm = N ? mean_of_all(N, l) : NAN, pm = Pm ? mean_of_all(Pm, l) : NAN;
+        bool less = (!isfinite(nm) || fm > nm) && (!isfinite(pm) || fm > pm);
         ll_page_para(&P, "Random tokens and shuffled text raise the last-layer ID less than real examples: mean ΔID at layer %d: "
-                         "fixed %.2f, noise %.2f, permuted %.2f; accuracy (pooled k) fixed %.3f, noise %.3f, permuted %.3f.",
-                     l, fm, nm, pm, pooled_acc(&a, 0), pooled_acc(&a, 2), pooled_acc(&a, 3));
+                         "fixed %.2f, noise %.2f, permuted %.2f; accuracy (pooled k) fixed %.3f, noise %.3f, permuted %.3f: %s.",
+                     l, fm, nm, pm, pooled_acc(&a, 0), pooled_acc(&a, 2), pooled_acc(&a, 3),
+                     less ? "yes, as the paper reports" : "no, not on this model");
     } else ll_page_para(&P, "Random tokens and shuffled text: not measured (run the noise and permuted conditions).");
     ll_sb_printf(&P.html, "</li><li>");
     if (F || N) {
