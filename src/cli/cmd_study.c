@@ -246,7 +246,9 @@ static int status(const char *dir) {
         printf("%-16s %10ld %10.0f\n", tasks[t], ll_store_count_items(s, tasks[t], NULL), ll_store_get_progress(s, key));
     }
     double per = total_done ? secs / (double)total_done : 0;
-    printf("items %ld / %.0f over %d plans; compute %.0f s (%.3f s per item)", total_done, total, np, secs, per);
+    const char *kind = ll_store_meta(s, "kind");
+    if (kind && !strcmp(kind, "geometry")) printf("prompts %ld / %.0f; compute %.0f s (%.3f s per prompt)", total_done, total, secs, per);
+    else printf("items %ld / %.0f over %d plans; compute %.0f s (%.3f s per item)", total_done, total, np, secs, per);
     if (total > total_done && per > 0) printf("; ETA %.0f s at that rate", (total - (double)total_done) * per);
     printf("\n");
     double pc = ll_store_get_progress(s, "passes_computed"), pn = ll_store_get_progress(s, "passes_naive");

@@ -428,6 +428,11 @@ int ll_geometry_run(ll_model *m, const ll_geometry_opts *o, ll_store *s) {
         goto done;
     long done_n = ll_store_count_items(s, t.name, NULL);
     if (done_n < 0) goto done;
+    {   /* the totals, for `study status` */
+        char key[64];
+        snprintf(key, sizeof key, "total:%s", t.name);
+        if (ll_store_set_progress(s, "total_items", B.n_prompts) || ll_store_set_progress(s, key, B.n_prompts)) goto done;
+    }
     char what[160];
     if (o->progress) {
         snprintf(what, sizeof what, "%ld of %d prompts in the store", done_n, B.n_prompts);
