@@ -187,12 +187,12 @@ int ll_probe_begin(ll_probe *p, int T) {
 int ll_probe_n_states(const ll_probe *p) { return p->E + 1; }
 
 double ll_probe_attn_id(const ll_probe *p, int k, int entry) {
-    int M = p->members[entry];
+    int M = p->members[entry], nq = ll_probe_n_queries(p);   /* this sample's query rows (p->nq: their storage) */
     double s = 0;
     for (int j = 0; j < M; j++)
         for (int h = 0; h < p->H; h++)
-            for (int q = 0; q < p->nq; q++) s += ll_probe_attn_count(p, k, entry, j, h, q);
-    return s / (M * p->nq);
+            for (int q = 0; q < nq; q++) s += ll_probe_attn_count(p, k, entry, j, h, q);
+    return s / (M * nq);
 }
 int ll_probe_max_members(const ll_probe *p) { return p->M; }
 void ll_probe_dims(const ll_probe *p, int *nq_store, int *max_T) {
