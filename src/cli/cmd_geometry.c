@@ -22,7 +22,7 @@ static const char *USAGE =
     "  --eps E             the attention-ID threshold (0.1), counted relative to each row's maximum and absolute\n"
     "  --prompt-seed S     the draws of random, noise and permuted (default 0)\n"
     "  --max-gen-toks N    gsm8k (default 256)\n"
-    "  --quick             a small profile (README): arc_easy, 20 questions, shots 0,1,2,4, every condition\n"
+    "  --quick             a small profile (README): arc_easy, 50 questions, shots 0,1,2,4, every condition\n"
     "  --quiet             no progress\n"
     "  --threads N, --exact|--llamacpp, --tokenizer TOK.bin, --bos\n"
     "Every prompt is committed to DIR/results.sqlite with its answer; the same command run again continues\n"
@@ -109,7 +109,7 @@ int cmd_study_geometry(int argc, char **argv) {
     if (!out) return cli_error("study geometry: --out DIR is required\n%s", USAGE);
     if (quick) {   /* minutes, not hours (README: what it leaves out) */
         if (!have_task) o.task = "arc_easy";
-        if (!have_limit && !o.sample) o.limit = 20;
+        if (!have_limit && !o.sample) o.limit = 50;
         if (!have_shots) {
             static const int qs[] = {0, 1, 2, 4};
             memcpy(o.shots, qs, sizeof qs);
