@@ -102,24 +102,9 @@ int ll_geometry_report(ll_store *s, const char *dir, const char *command) {
     for (int l = 0; l <= L; l++) layers[l] = l;
     kx[0] = 0;
     for (int q = 0; q < K; q++) kx[q + 1] = a.ks[q];
-    ll_sb_printf(&P.html, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Reasoning in LLMs: A "
-                          "Geometric Perspective: layerlab report</title><style>body{font-family:sans-serif;max-width:1100px;"
-                          "margin:auto;padding:1em}figure{display:inline-block;margin:.5em;vertical-align:top;max-width:660px}"
-                          "figcaption{font-size:90%%;color:#333}table{border-collapse:collapse;font-size:90%%}"
-                          "td,th{border:1px solid #bbb;padding:2px 6px;text-align:right}"
-                          "code{background:#f4f4f4;word-break:break-all}</style></head><body>\n");
-    ll_sb_printf(&P.html, "<h1>Reasoning in Large Language Models: A Geometric Perspective &mdash; with layerlab</h1>\n");
-    ll_sb_printf(&P.html, "<h2>Run</h2><table>");
-    const char *keys[] = {"model_sha256", "version", "created", "params"};
-    for (int i = 0; i < 4; i++) {
-        const char *v = ll_store_meta(s, keys[i]);
-        ll_sb_printf(&P.html, "<tr><th>%s</th><td style=\"text-align:left\"><code>", keys[i]);
-        ll_sb_text(&P.html, v ? v : "");
-        ll_sb_printf(&P.html, "</code></td></tr>");
-    }
-    ll_sb_printf(&P.html, "<tr><th>command</th><td style=\"text-align:left\"><code>");
-    ll_sb_text(&P.html, command);
-    ll_sb_printf(&P.html, "</code></td></tr><tr><th>layers</th><td style=\"text-align:left\">%d</td></tr>"
+    ll_page_begin(&P, "Reasoning in LLMs: A Geometric Perspective: layerlab report", "Reasoning in Large Language Models: A Geometric Perspective &mdash; with layerlab");
+    ll_page_provenance(&P, s, command);
+    ll_sb_printf(&P.html, "<tr><th>layers</th><td style=\"text-align:left\">%d</td></tr>"
                           "<tr><th>compute</th><td style=\"text-align:left\">%.0f s over %ld prompts</td></tr>"
                           "<tr><th>base questions</th><td style=\"text-align:left\">%d (%d answered wrongly at 0 shots)</td></tr></table>\n",
                  L, ll_store_get_progress(s, "seconds"), ll_store_count_items(s, NULL, NULL), a.n_questions, a.n_wrong0);

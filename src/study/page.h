@@ -10,6 +10,12 @@ typedef struct {
     int n_fig, err;
 } ll_page;
 
+struct ll_store;
+/* Starts the page: the HTML head (its <title>), the shared style, and the <h1>. */
+void ll_page_begin(ll_page *P, const char *title, const char *h1_html);
+/* The provenance table: a "Run" heading, the store's model_sha256, version, created and params, and the
+ * command; the table is left open for the caller's own rows. */
+void ll_page_provenance(ll_page *P, struct ll_store *s, const char *command);
 /* Writes text to path through a temporary file. 0, or -1 with the error set. */
 int ll_page_write(const char *path, const char *text);
 /* Adds a figure: written to DIR/figures/NAME.svg and inlined in the page with its caption; svg is freed. */

@@ -193,25 +193,9 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
     int starts[256], ns = grid_starts(&S, starts, 256);
     double xs[256];
     for (int i = 0; i < ns; i++) xs[i] = m_of(L, starts[i]);
-    ll_sb_printf(&P.html, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Transformer Layers as "
-                          "Painters: layerlab report</title><style>body{font-family:sans-serif;max-width:1100px;margin:auto;"
-                          "padding:1em}figure{display:inline-block;margin:.5em;vertical-align:top;max-width:660px}"
-                          "figcaption{font-size:90%%;color:#333}table{border-collapse:collapse;font-size:90%%}"
-                          "td,th{border:1px solid #bbb;padding:2px 6px;text-align:right}.flag{color:#a00}"
-                          "code{background:#f4f4f4;word-break:break-all}</style></head><body>\n");
-    ll_sb_printf(&P.html, "<h1>Transformer Layers as Painters &mdash; reproduced with layerlab</h1>\n");
-    /* provenance */
-    ll_sb_printf(&P.html, "<h2>Run</h2><table>");
-    const char *keys[] = {"model_sha256", "version", "created", "params"};
-    for (int i = 0; i < 4; i++) {
-        const char *v = ll_store_meta(s, keys[i]);
-        ll_sb_printf(&P.html, "<tr><th>%s</th><td style=\"text-align:left\"><code>", keys[i]);
-        ll_sb_text(&P.html, v ? v : "");
-        ll_sb_printf(&P.html, "</code></td></tr>");
-    }
-    ll_sb_printf(&P.html, "<tr><th>command</th><td style=\"text-align:left\"><code>");
-    ll_sb_text(&P.html, command);
-    ll_sb_printf(&P.html, "</code></td></tr><tr><th>layers</th><td style=\"text-align:left\">%d</td></tr>", L);
+    ll_page_begin(&P, "Transformer Layers as Painters: layerlab report", "Transformer Layers as Painters &mdash; reproduced with layerlab");
+    ll_page_provenance(&P, s, command);
+    ll_sb_printf(&P.html, "<tr><th>layers</th><td style=\"text-align:left\">%d</td></tr>", L);
     ll_sb_printf(&P.html, "<tr><th>compute</th><td style=\"text-align:left\">%.0f s over %ld item results%s</td></tr></table>\n",
                  ll_store_get_progress(s, "seconds"), ll_store_count_items(s, NULL, NULL),
                  isfinite(elapsed) ? "" : " (report made from the store)");
