@@ -140,6 +140,17 @@ ppl_rows() { python3 -c "import sqlite3; print(list(sqlite3.connect('$1/results.
 if [ "$nw" -ge 40 ] && [ "$(ppl_rows "$tmp/pk")" = "$(ppl_rows "$tmp/pu")" ] && [ "$(ppl_rows "$tmp/pu" | grep -o "(" | wc -l)" -eq 13 ]; then ok
     echo "ok: killed after $nw perplexity windows, resumed: the 13 plans' perplexities equal the uninterrupted run's"
 else bad "perplexities after a kill in the windows ($nw windows stored) differ from the uninterrupted run"; fi
+# the progress counts the perplexity windows as work: status and the bar of a run with nothing left to do
+# show every window done, and the bar's total is the results plus the windows
+"$LAYERLAB" study status "$tmp/pk" > "$tmp/st.txt" 2>&1
+W=$(python3 -c "import sqlite3; print(sqlite3.connect('$tmp/pk/results.sqlite').execute('select count(*) from ppl_windows').fetchone()[0])")
+R=$(python3 -c "import sqlite3; print(sqlite3.connect('$tmp/pk/results.sqlite').execute('select count(*) from items').fetchone()[0])")
+Q=(); for a in "${P[@]}"; do [ "$a" = --quiet ] || Q+=("$a"); done
+"$LAYERLAB" study painters "$S" "${Q[@]}" --out "$tmp/pk" 2>&1 >/dev/null | tr '\r' '\n' > "$tmp/bar.txt"
+if grep -q "^perplexity windows $W / $W\$" "$tmp/st.txt" && grep -q " $((R + W))/$((R + W)) " "$tmp/bar.txt" &&
+   grep -q "$W of $W perplexity windows" "$tmp/bar.txt"; then ok
+    echo "ok: progress and status count the $W perplexity windows"
+else bad "progress of the perplexity windows: $(grep windows "$tmp/st.txt"); $(tail -n 3 "$tmp/bar.txt")"; fi
 
 # ---- 3. refusals ----
 expect_refusal() {  # WHAT PATTERN cmd...

@@ -251,6 +251,9 @@ static int status(const char *dir) {
     else printf("items %ld / %.0f over %d plans; compute %.0f s (%.3f s per item)", total_done, total, np, secs, per);
     if (total > total_done && per > 0) printf("; ETA %.0f s at that rate", (total - (double)total_done) * per);
     printf("\n");
+    double tw = ll_store_get_progress(s, "total_ppl_windows"), tc = ll_store_get_progress(s, "total_cosine");
+    if (tw > 0) printf("perplexity windows %ld / %.0f\n", ll_store_count_ppl_windows(s), tw);
+    if (tc > 0) printf("cosine runs %ld / %.0f\n", ll_store_count_analyses(s, "cosine:"), tc);
     double pc = ll_store_get_progress(s, "passes_computed"), pn = ll_store_get_progress(s, "passes_naive");
     if (pc > 0 && pn > 0)
         printf("token-layer passes computed %.0f for results that take %.0f from scratch (%.2fx fewer)\n", pc, pn, pn / pc);

@@ -167,7 +167,7 @@ typedef struct {
     const ll_painters_opts *o;
     long done, total;
     long long passes_computed, passes_naive;
-    char what[160];
+    char what[256];
 } prog_t;
 
 static void say(prog_t *g) {
@@ -419,6 +419,7 @@ static int ppl_run_window(void *ctx, int i, int w, ll_engine *e, bool store) {
     if (!store || rc) return rc;
     if ((rc = ll_store_put_ppl_window(c->s, c->plans[i]->spec, w, total, scored, dt))) return rc;
     c->total[i] = total, c->scored[i] = scored, c->secs[i] += dt, c->next[i] = w + 1;
+    g->done++;
     return c->next[i] == c->nw ? ppl_finish(c, i) : 0;
 }
 
@@ -458,7 +459,8 @@ done:
 }
 
 /* cosine matrices for one plan: flattened and per token, with and without position 0 (one analysis row) */
-static int run_cosine(ll_model *m, const ll_painters_opts *o, ll_store *s, const ll_probe_samples *ss, const char *spec) {
+static int run_cosine(ll_model *m, const ll_painters_opts *o, ll_store *s, const ll_probe_samples *ss, const char *spec,
+                      prog_t *g) {
     char name[96];
     snprintf(name, sizeof name, "cosine:%s", spec);
     bool found;
@@ -499,6 +501,7 @@ static int run_cosine(ll_model *m, const ll_painters_opts *o, ll_store *s, const
     if (!rc) rc = ll_store_put_analysis(s, name, txt);
     free(txt);
     if (rc) ll_fail_prefix("cosine analysis of plan %s: ", spec);
+    else g->done++;
     return rc;
 }
 
@@ -541,15 +544,28 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s, ll_pain
         if (o->ppl_tokens > 0 && (size_t)o->ppl_tokens < n_ppl) n_ppl = (size_t)o->ppl_tokens;
         if (n_ppl < 2) { ll_fail("%s: fewer than 2 tokens", o->ppl_file); goto done; }
     }
-    /* the total work: items x plans (single skip/switch on lambada only), for the progress */
+    /* the total work, for the progress: items x plans (single skip/switch on lambada only), perplexity
+     * windows x grid plans, the three plans' cosine matrices */
     prog_t g = {.o = o};
     for (int i = 0; i < P.n; i++) {
         if (P.v[i].lambada_only) g.total += n_lam;
         else
             for (int t = 0; t < o->n_tasks; t++) g.total += n_items[t];
     }
+    long n_results = g.total, n_windows = 0, n_cosine = (o->analyses & LL_PAINTERS_A_COSINE) && have_lambada ? 3 : 0;
+    if (ppl_ids) {
+        ll_ppl_opts po;
+        ll_ppl_default_opts(&po);
+        po.ctx = o->ppl_ctx < (int)n_ppl ? o->ppl_ctx : (int)n_ppl;
+        for (int i = 0; i < P.n; i++)
+            if (!strcmp(P.v[i].grp, "grid")) n_windows += (long)ll_ppl_n_windows(n_ppl, &po);
+    }
+    g.total += n_windows + n_cosine;
     /* the totals, for `study status` (per task: its items under every plan that runs on it) */
-    if (ll_store_set_progress(s, "total_items", (double)g.total)) goto done;
+    if (ll_store_set_progress(s, "total_items", (double)n_results) ||
+        ll_store_set_progress(s, "total_ppl_windows", (double)n_windows) ||
+        ll_store_set_progress(s, "total_cosine", (double)n_cosine))
+        goto done;
     for (int t = 0; t < o->n_tasks; t++) {
         char key[64];
         long tot = 0;
@@ -559,11 +575,20 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s, ll_pain
         snprintf(key, sizeof key, "total:%s", o->tasks[t]);
         if (ll_store_set_progress(s, key, (double)tot)) goto done;
     }
+    bool lam_in_tasks = false;   /* single skip/switch run on lambada even when it is not among the tasks */
+    for (int t = 0; t < o->n_tasks; t++) lam_in_tasks |= !strcmp(o->tasks[t], "lambada_openai");
+    if (!lam_in_tasks && have_lambada) {
+        long tot = 0;
+        for (int i = 0; i < P.n; i++) tot += P.v[i].lambada_only ? n_lam : 0;
+        if (ll_store_set_progress(s, "total:lambada_openai", (double)tot)) goto done;
+    }
     /* what the store holds already: the rate and ETA count this run's work only */
-    long before = ll_store_count_items(s, NULL, NULL);
-    if (before < 0) goto done;
-    g.done = before;
-    snprintf(g.what, sizeof g.what, "%ld of %ld (plan, item) results in the store", before, g.total);
+    long before = ll_store_count_items(s, NULL, NULL), wins = ll_store_count_ppl_windows(s),
+         cos = ll_store_count_analyses(s, "cosine:");
+    if (before < 0 || wins < 0 || cos < 0) goto done;
+    g.done = before + wins + cos;
+    snprintf(g.what, sizeof g.what, "in the store: %ld of %ld (plan, item) results, %ld of %ld perplexity windows, %ld of %ld cosine runs",
+             before, n_results, wins, n_windows, cos, n_cosine);
     say(&g);
     if (o->reuse && (!(rec[0] = ll_reuse_new()) || !(rec[1] = ll_reuse_new()))) goto done;
     if (!(sel = ll_malloc((size_t)P.n * sizeof *sel))) goto done;
@@ -593,7 +618,7 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s, ll_pain
         for (int i = 0; !crc && i < 3; i++) {
             snprintf(g.what, sizeof g.what, "cosine matrices of %s", specs[i]);
             say(&g);
-            crc = run_cosine(m, o, s, &ss, specs[i]);
+            crc = run_cosine(m, o, s, &ss, specs[i], &g);
         }
         ll_probe_samples_free(&ss);
         if (crc) goto done;

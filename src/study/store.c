@@ -426,6 +426,25 @@ long ll_store_count_items(ll_store *s, const char *task, const char *plan) {
     return n;
 }
 
+long ll_store_count_ppl_windows(ll_store *s) {
+    sqlite3_stmt *st = prep(s, "SELECT count(*) FROM ppl_windows");
+    if (!st) return -1;
+    long n = sqlite3_step(st) == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (n < 0) db_fail(s, "counting perplexity windows");
+    return n;
+}
+
+long ll_store_count_analyses(ll_store *s, const char *prefix) {
+    sqlite3_stmt *st = prep(s, "SELECT count(*) FROM analyses WHERE substr(name, 1, length(?1)) = ?1");
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+    long n = sqlite3_step(st) == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (n < 0) db_fail(s, "counting analyses");
+    return n;
+}
+
 int ll_store_put_ppl(ll_store *s, const char *plan, long long tokens, long long windows, double mean_nll, double ppl,
                      double seconds) {
     sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO ppl(plan, tokens, windows, mean_nll, ppl, seconds) VALUES(?,?,?,?,?,?)");

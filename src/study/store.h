@@ -47,6 +47,9 @@ int ll_store_put_item(ll_store *s, const char *task, int item, const char *plan,
 int ll_store_get_items(ll_store *s, const char *task, const char *plan, const int *items, int n, ll_eval_item_result *r);
 /* Number of stored items of (task, plan); plan or task NULL counts over all. */
 long ll_store_count_items(ll_store *s, const char *task, const char *plan);
+/* the committed perplexity windows (all plans), and the analyses whose name begins with prefix; -1 on error */
+long ll_store_count_ppl_windows(ll_store *s);
+long ll_store_count_analyses(ll_store *s, const char *prefix);
 
 /* The plans in the order they were recorded. */
 typedef struct {
