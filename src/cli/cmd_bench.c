@@ -1,82 +1,140 @@
-/* cmd_bench.c — `layerlab bench`: prompt-processing and generation throughput, as llama-bench measures
- * them: pp = one batched forward over N prompt tokens; tg = M single-token forwards after it. Token ids
- * are fixed and deterministic (no tokenizer in the timing); the best of --reps runs is reported. */
+/* cmd_bench.c — `layerlab bench`: parses options, runs ll_bench_run (src/run/bench.c) on the engine of the
+ * chosen mode, plan and threads, prints llama-bench's table (or JSON / CSV). */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "model/model.h"
+#include "run/bench.h"
 #include "run/engine.h"
 
 static const char *USAGE =
-    "usage: layerlab bench MODEL [-p N] [-n M] [--reps R] [--threads T] [--plan SPEC] [--exact|--llamacpp] [--json]\n"
-    "Measures prompt processing (one batched forward over N tokens, default 256) and generation (M\n"
-    "single-token forwards after the prompt, default 128) in tokens/s; best of R runs (default 3).\n";
+    "usage: layerlab bench MODEL [-p N] [-n M] [-r R] [-t THREADS] [--plan SPEC] [--exact|--llamacpp]\n"
+    "                      [-o md|json|csv] [--no-warmup] [--quiet]\n"
+    "Forward-pass throughput as llama-bench measures it: pp N = one batched forward over N prompt tokens\n"
+    "(default 512) from an empty cache; tg M = M single-token forwards from position 0 (default 128); each\n"
+    "repeated R times (-r, --reps; default 5) after one untimed warm-up. Prints tokens/s, mean ± sd over the\n"
+    "repetitions (and the median), tokenizing and sampling excluded (fixed pseudo-random token ids). -p 0 or\n"
+    "-n 0 leaves that test out. --plan measures a plan's own speed; --json is -o json. Progress on stderr.\n";
 
+typedef struct {
+    bool quiet;
+} bench_prog;
+
+static void progress(void *ctx, const char *test, int rep, int reps, double secs) {
+    bench_prog *p = ctx;
+    if (p->quiet) return;
+    if (rep == 0) fprintf(stderr, "layerlab: bench %s warm-up: %.3f s\n", test, secs);
+    else fprintf(stderr, "layerlab: bench %s run %d/%d: %.3f s\n", test, rep, reps, secs);
+}
+
+static void test_name(char *buf, size_t n, const char *kind, int tokens) { snprintf(buf, n, "%s%d", kind, tokens); }
 
 int cmd_bench(int argc, char **argv) {
     cli_common c;
     cli_common_init(&c);
-    long long np = 256, ng = 128, reps = 3;
+    ll_bench_opts o;
+    ll_bench_default_opts(&o);
+    bench_prog bp = {false};
+    o.progress = progress;
+    o.progress_ctx = &bp;
+    const char *fmt = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
+        long long x;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(USAGE, stdout), 0;
-        if (!strcmp(a, "-p")) { if (!(v = cli_value(argc, argv, &i)) || cli_parse_int(a, v, 1, 1 << 20, &np)) return 1; continue; }
-        if (!strcmp(a, "-n")) { if (!(v = cli_value(argc, argv, &i)) || cli_parse_int(a, v, 0, 1 << 20, &ng)) return 1; continue; }
-        if (!strcmp(a, "--reps")) { if (!(v = cli_value(argc, argv, &i)) || cli_parse_int(a, v, 1, 100, &reps)) return 1; continue; }
+        if (!strcmp(a, "-p") || !strcmp(a, "-n") || !strcmp(a, "-r") || !strcmp(a, "--reps")) {
+            bool reps = a[1] == 'r' || a[2] == 'r';
+            if (!(v = cli_value(argc, argv, &i)) || cli_parse_int(a, v, reps ? 1 : 0, reps ? 1000 : 1 << 20, &x)) return 1;
+            if (reps) o.reps = (int)x;
+            else if (a[1] == 'p') o.n_prompt = (int)x;
+            else o.n_gen = (int)x;
+            continue;
+        }
+        if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            if (!(v = cli_value(argc, argv, &i))) return 1;
+            if (strcmp(v, "md") && strcmp(v, "json") && strcmp(v, "csv"))
+                return cli_error("bench: -o: expected md, json or csv, got '%s'", v);
+            fmt = v;
+            continue;
+        }
+        if (!strcmp(a, "--no-warmup")) { o.warmup = false; continue; }
+        if (!strcmp(a, "--quiet")) { bp.quiet = true; continue; }
         int r = cli_common_arg(&c, argc, argv, &i);
         if (r < 0) return 1;
         if (r == 0) return cli_error("bench: unknown option '%s'\n%s", a, USAGE);
     }
+    if (!fmt) fmt = c.json ? "json" : "md";
+    if (!o.n_prompt && !o.n_gen) return cli_error("bench: -p 0 and -n 0 leave nothing to measure");
     ll_model *m = cli_open_model(&c, false);
     if (!m) return 1;
-    int rc = 1;
+    int rc = 1, n = o.n_prompt > o.n_gen ? o.n_prompt : o.n_gen;
     ll_engine *e = NULL;
-    int32_t *ids = NULL;
-    float *logits = NULL;
-    if (np + ng > m->n_ctx_train) { cli_error("bench: -p + -n = %lld exceeds the model's context %d", np + ng, m->n_ctx_train); goto done; }
-    if (!(e = cli_engine(&c, m, (int)(np + ng)))) goto done;
-    ids = malloc((size_t)(np + ng) * sizeof *ids);
-    logits = malloc((size_t)m->n_vocab * sizeof *logits);
-    if (!ids || !logits) { cli_error("out of memory"); goto done; }
-    uint32_t s = 12345;
-    for (long long i = 0; i < np + ng; i++) {
-        s = s * 1664525u + 1013904223u;
-        ids[i] = (int32_t)((s >> 8) % (uint32_t)m->n_vocab);
-    }
-    double best_pp = 1e30, best_tg = 1e30;
-    for (long long r = 0; r < reps; r++) {
-        double t0 = cli_now();
-        if (ll_engine_forward(e, ids, (int)np, 0, logits, LL_LOGITS_LAST)) { cli_lib_error(); goto done; }
-        double t1 = cli_now();
-        for (long long g = 0; g < ng; g++)
-            if (ll_engine_forward(e, ids + np + g, 1, (int)(np + g), logits, LL_LOGITS_LAST)) { cli_lib_error(); goto done; }
-        double t2 = cli_now();
-        if (t1 - t0 < best_pp) best_pp = t1 - t0;
-        if (t2 - t1 < best_tg) best_tg = t2 - t1;
-        fprintf(stderr, "layerlab: bench run %lld/%lld: pp %.1f tok/s, tg %.1f tok/s\n", r + 1, reps,
-                (double)np / (t1 - t0), ng ? (double)ng / (t2 - t1) : 0.0);
-    }
-    double pp = (double)np / best_pp, tg = ng ? (double)ng / best_tg : 0;
-    if (c.json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "pp_tokens", (double)np);
-        cJSON_AddNumberToObject(o, "tg_tokens", (double)ng);
-        cJSON_AddNumberToObject(o, "pp_tok_s", pp);
-        cJSON_AddNumberToObject(o, "tg_tok_s", tg);
-        cJSON_AddNumberToObject(o, "threads", c.threads);
-        cJSON_AddStringToObject(o, "mode", c.exact ? "exact" : "llamacpp");
-        cli_provenance(o, m, false, np + ng, np + ng);
-        if (cli_print_json(o)) goto done;
+    ll_bench_results R = {0};
+    if (n > m->n_ctx_train) { cli_error("bench: %d tokens exceed the model's context %d", n, m->n_ctx_train); goto done; }
+    if (!(e = cli_engine(&c, m, n))) goto done;
+    if (ll_bench_run(e, m->n_vocab, &o, &R)) { cli_lib_error(); goto done; }
+    struct stat st;
+    long long size = stat(m->path, &st) == 0 ? (long long)st.st_size : -1;
+    const char *name = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
+    const char *mode = c.exact ? "exact" : "llamacpp", *plan = c.plan ? c.plan : "full";
+    const ll_bench_test *tests[2] = {&R.pp, &R.tg};
+    const char *kinds[2] = {"pp", "tg"};
+    char tn[32];
+    if (!strcmp(fmt, "json")) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "model", name);
+        cJSON_AddNumberToObject(j, "model_bytes", (double)size);
+        cJSON_AddNumberToObject(j, "n_params", (double)m->n_params);
+        cJSON_AddStringToObject(j, "mode", mode);
+        cJSON_AddNumberToObject(j, "threads", c.threads);
+        cJSON_AddStringToObject(j, "plan", plan);
+        cJSON_AddBoolToObject(j, "warmup", o.warmup);
+        cJSON *arr = cJSON_AddArrayToObject(j, "tests");
+        for (int k = 0; k < 2; k++) {
+            const ll_bench_test *t = tests[k];
+            if (!t->n_tokens) continue;
+            cJSON *x = cJSON_CreateObject();
+            test_name(tn, sizeof tn, kinds[k], t->n_tokens);
+            cJSON_AddStringToObject(x, "test", tn);
+            cJSON_AddNumberToObject(x, "n_prompt", k == 0 ? t->n_tokens : 0);
+            cJSON_AddNumberToObject(x, "n_gen", k == 1 ? t->n_tokens : 0);
+            cJSON_AddNumberToObject(x, "reps", t->reps);
+            cJSON_AddNumberToObject(x, "avg_ts", t->mean_ts);
+            cJSON_AddNumberToObject(x, "stddev_ts", t->sd_ts);
+            cJSON_AddNumberToObject(x, "median_ts", t->median_ts);
+            cJSON_AddNumberToObject(x, "min_ts", t->min_ts);
+            cJSON_AddNumberToObject(x, "max_ts", t->max_ts);
+            cJSON_AddItemToObject(x, "samples_s", cJSON_CreateDoubleArray(t->secs, t->reps));
+            cJSON_AddItemToArray(arr, x);
+        }
+        cli_provenance(j, m, false, n, n);
+        if (cli_print_json(j)) goto done;
+    } else if (!strcmp(fmt, "csv")) {
+        printf("model,model_bytes,n_params,mode,threads,plan,test,n_tokens,reps,avg_ts,stddev_ts,median_ts,min_ts,max_ts\n");
+        for (int k = 0; k < 2; k++) {
+            const ll_bench_test *t = tests[k];
+            if (!t->n_tokens) continue;
+            test_name(tn, sizeof tn, kinds[k], t->n_tokens);
+            printf("\"%s\",%lld,%lld,%s,%d,\"%s\",%s,%d,%d,%.4f,%.4f,%.4f,%.4f,%.4f\n", name, size, (long long)m->n_params, mode,
+                   c.threads, plan, tn, t->n_tokens, t->reps, t->mean_ts, t->sd_ts, t->median_ts, t->min_ts, t->max_ts);
+        }
     } else {
-        printf("pp%lld %.1f tok/s\ntg%lld %.1f tok/s\n", np, pp, ng, tg);
+        printf("| model | size | params | mode | threads | plan | test | t/s | median t/s |\n");
+        printf("|---|---:|---:|---|---:|---|---:|---:|---:|\n");
+        for (int k = 0; k < 2; k++) {
+            const ll_bench_test *t = tests[k];
+            if (!t->n_tokens) continue;
+            test_name(tn, sizeof tn, kinds[k], t->n_tokens);
+            printf("| %s | %.2f MiB | %.2f M | %s | %d | %s | %s | %.2f ± %.2f | %.2f |\n", name, (double)size / 1048576.0,
+                   (double)m->n_params / 1e6, mode, c.threads, plan, tn, t->mean_ts, t->sd_ts, t->median_ts);
+        }
     }
-    rc = 0;
+    rc = fflush(stdout) == 0 ? 0 : cli_error("error writing stdout");
 done:
+    ll_bench_results_free(&R);
     ll_engine_free(e);
-    free(ids);
-    free(logits);
     ll_model_free(m);
     return rc;
 }
