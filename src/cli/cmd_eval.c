@@ -21,7 +21,7 @@
 static const char *USAGE =
     "usage: layerlab eval MODEL --task TASK [--data F] [--limit N] [--plan SPEC] [--bos] [--samples F.jsonl] [--json]\n"
     "                     [--fewshot-data F] [--bootstrap-iters N] [--max-gen-toks N] [--max-length N]\n"
-    "                     [--exact|--llamacpp] [--threads N]\n"
+    "                     [--exact|--llamacpp] [--threads N] [--batch-tokens N]\n"
     "       layerlab eval MODEL --task ppl --data TEXT [--protocol windows|llamacpp] [--ctx N] [--max-tokens N]\n"
     "TASK: arc_easy arc_challenge hellaswag winogrande lambada_openai piqa boolq gsm8k ppl.\n"
     "Scores as lm-evaluation-harness 0.4.x does (its task YAMLs, `hf` backend): zero-shot except gsm8k\n"
@@ -29,6 +29,8 @@ static const char *USAGE =
     "argmax of loglikelihood / characters of the choice, stderr as lm-eval computes it.\n"
     "Data: --data F, else $LAYERLAB_DATA/<file>, else <dir of layerlab>/../../shared/data/<file>.\n"
     "--limit N scores the first N items; --samples writes one JSON line per item.\n"
+    "--batch-tokens N (default 512): consecutive items share one forward up to N tokens, each attending only\n"
+    "to its own; the scores are bit for bit those of one item per forward (--batch-tokens 0).\n"
     "--max-length N (default: the model's context): longer requests keep their last N + 1 tokens and gsm8k\n"
     "prompts their last N - max-gen-toks, as lm-eval left-truncates them.\n"
     "ppl: --protocol windows is `layerlab ppl`; llamacpp is llama.cpp's perplexity tool (windows of --ctx\n"
@@ -144,6 +146,7 @@ typedef struct {
     int bootstrap_iters;
     int max_gen;
     int max_len;      /* lm-eval's max_length: longer requests keep their last max_len + 1 tokens */
+    int batch_tokens;
 } eval_opts;
 
 /* one --samples line per item */
@@ -263,6 +266,7 @@ static int run_task(const eval_opts *o, ll_model *m, ll_eval_task *t, bool bos) 
     eo.n_threads = o->c->threads;
     eo.exact = o->c->exact;
     eo.parallel_kv_mean = o->c->parallel_kv_mean;
+    eo.batch_tokens = o->batch_tokens;
     cli_progress pg;
     long n = o->limit >= 0 && o->limit < t->n_items ? o->limit : t->n_items;
     cli_progress_start(&pg, t->name, n, NULL);
@@ -293,7 +297,7 @@ done:
 int cmd_eval(int argc, char **argv) {
     cli_common c;
     cli_common_init(&c);
-    eval_opts o = {.c = &c, .limit = -1, .bootstrap_iters = 100000, .max_gen = 256};
+    eval_opts o = {.c = &c, .limit = -1, .bootstrap_iters = 100000, .max_gen = 256, .batch_tokens = 512};
     const char *fewshot = NULL, *protocol = "windows", *ctx_s = NULL, *max_s = NULL;
     long long ctx = 0, max_tokens = -1;
     for (int i = 1; i < argc; i++) {
@@ -318,6 +322,11 @@ int cmd_eval(int argc, char **argv) {
         if (!strcmp(a, "--max-gen-toks")) {
             if (!(v = cli_value(argc, argv, &i)) || cli_parse_int(a, v, 1, 1 << 20, &x)) return 1;
             o.max_gen = (int)x;
+            continue;
+        }
+        if (!strcmp(a, "--batch-tokens")) {
+            if (!(v = cli_value(argc, argv, &i)) || cli_parse_int(a, v, 0, 1 << 20, &x)) return 1;
+            o.batch_tokens = (int)x;
             continue;
         }
         if (!strcmp(a, "--max-length")) {

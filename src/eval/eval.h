@@ -100,6 +100,16 @@ void ll_eval_toks_free(ll_eval_toks *t);
 int ll_eval_score(struct ll_engine *e, int n_vocab, const ll_eval_toks *t, int n, float *logits_buf, int cap_rows,
                   double *ll, bool *greedy);
 
+/* Several items' requests in one forward (issue 13 §4): item j's shared prefix, then its requests' remaining
+ * tokens, each item confined to its own tokens (its slots, its positions from 0), logits only on the rows
+ * that score a continuation token. Every ll and greedy is bit for bit ll_eval_score's on the item alone.
+ * ll_eval_batch_cost: the tokens (cache slots) and logits rows one item takes in a batch. */
+void ll_eval_batch_cost(const ll_eval_toks *t, int n, int *tokens, int *rows);
+/* items[j] = item j's n_req[j] requests; ll[j], greedy[j] receive its n_req[j] results. logits_buf holds
+ * (Σ rows) × n_vocab floats; the engine's context holds Σ tokens. */
+int ll_eval_score_batch(struct ll_engine *e, int n_vocab, const ll_eval_toks *const *items, const int *n_req, int n_items,
+                        float *logits_buf, double *const *ll, bool *const *greedy);
+
 /* Greedy generation from prompt tokens (positions 0..), at most max_new tokens, stopping at the EOS id
  * (eos < 0: none) or when the decoded text (special tokens rendered) contains a stop string. *text is the
  * decoded continuation without special tokens, cut before the first stop string (lm-eval's
@@ -135,6 +145,8 @@ typedef struct {
     int n_threads;
     bool exact;                /* fp32 against dequantized weights (true) or llama.cpp's numerics */
     bool parallel_kv_mean;
+    int batch_tokens;          /* loglikelihood tasks: consecutive items share one forward up to this many
+                                  tokens (default 512; 0 or 1: one item per forward); the same bits either way */
     /* progress: after each item (extra: "acc 0.5000"), and after each entry of every forward; may be NULL */
     void (*progress)(void *ctx, long done, long total, const char *extra);
     void (*layer_progress)(void *ctx, int done, int total);
@@ -186,6 +198,9 @@ int ll_eval_gen_answer(struct ll_engine *e, const struct ll_tokenizer *tok, int 
                        int max_gen, const char *target, float *logits, ll_eval_item_result *r);
 /* Runs the session's k-th item into r (free with ll_eval_item_result_free). 0, or -1 naming the item. */
 int ll_eval_run_item(ll_eval_session *s, int k, ll_eval_item_result *r);
+/* Runs items k, k+1, ... (at most max_n, at least 1) that fit one batched forward (opts.batch_tokens) into
+ * r[0..*n_done); each result bit for bit ll_eval_run_item's. gsm8k: one item. 0, or -1 naming the item. */
+int ll_eval_run_batch(ll_eval_session *s, int k, int max_n, ll_eval_item_result *r, int *n_done);
 const char *ll_eval_session_prompt(const ll_eval_session *s, int k);   /* gsm8k: the item's prompt */
 /* The session's engine: a study switches its order between items (ll_engine_set_order) and reuses shared
  * leading entries across orders (ll_engine_record / ll_engine_reuse). */

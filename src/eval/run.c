@@ -20,6 +20,7 @@ void ll_eval_default_opts(ll_eval_opts *o) {
     o->bootstrap_iters = 100000;
     o->n_threads = 2;
     o->exact = true;
+    o->batch_tokens = 512;
 }
 
 static void progress(const ll_eval_opts *o, long done, long total, const char *fmt, double v) {
@@ -60,6 +61,8 @@ struct ll_eval_session {
     ll_engine *e;
     long long n_tokens, n_truncated;
     int n_ctx;
+    int batch;               /* tokens of one batched forward (<= the engine's context); <= 1: no batching */
+    int *cost_tok, *cost_rows;   /* [n] each item's tokens and logits rows in a batch */
 };
 
 static int begin_loglik(ll_eval_session *S) {
@@ -103,10 +106,23 @@ static int begin_loglik(ll_eval_session *S) {
     if (rows < max_in) rows = max_in;
     S->rows = rows;
     S->n_ctx = max_in;
-    if (!(S->e = make_engine(m, o, rows))) return -1;
+    /* batching: the engine's cache holds a batch's tokens (slots; positions stay each item's own) */
+    int ctx = rows;
+    S->batch = o->batch_tokens < m->n_ctx_train ? o->batch_tokens : m->n_ctx_train;
+    if (S->batch > 1) {
+        if (!(S->cost_tok = ll_malloc((size_t)S->n * sizeof *S->cost_tok)) ||
+            !(S->cost_rows = ll_malloc((size_t)S->n * sizeof *S->cost_rows)))
+            return -1;
+        for (int k = 0; k < S->n; k++)
+            ll_eval_batch_cost(S->toks[k], t->items[S->items[k]].n_req, &S->cost_tok[k], &S->cost_rows[k]);
+        if (S->batch > ctx) ctx = S->batch;
+    }
+    if (!(S->e = make_engine(m, o, ctx))) return -1;
     if (!(S->logits = ll_malloc((size_t)rows * (size_t)m->n_vocab * sizeof *S->logits))) return -1;
     return 0;
 }
+
+static int fill_loglik(ll_eval_session *S, int k, const double *ll, const bool *greedy, ll_eval_item_result *ir);
 
 static int item_loglik(ll_eval_session *S, int k, ll_eval_item_result *ir) {
     const ll_eval_task *t = S->t;
@@ -117,17 +133,7 @@ static int item_loglik(ll_eval_session *S, int k, ll_eval_item_result *ir) {
     memset(ir, 0, sizeof *ir);
     if (ll_eval_score(S->e, S->m->n_vocab, S->toks[k], it->n_req, S->logits, S->rows, ll, greedy))
         return ll_fail_prefix("%s item %d (%s:%ld): ", t->name, i, path_of(t), it->line);
-    ir->n_req = it->n_req;
-    if (!(ir->ll = ll_calloc((size_t)it->n_req, sizeof *ir->ll)) ||
-        !(ir->greedy = ll_calloc((size_t)it->n_req, sizeof *ir->greedy)) ||
-        !(ir->n_cont = ll_calloc((size_t)it->n_req, sizeof *ir->n_cont)))
-        return -1;
-    for (int q = 0; q < it->n_req; q++) {
-        ir->ll[q] = ll[q];
-        ir->greedy[q] = greedy[q];
-        ir->n_cont[q] = S->toks[k][q].n_cont;
-    }
-    return ll_eval_item_score(t, i, ir);
+    return fill_loglik(S, k, ll, greedy, ir);
 }
 
 int ll_eval_item_score(const ll_eval_task *t, int i, ll_eval_item_result *ir) {
@@ -150,6 +156,72 @@ int ll_eval_item_score(const ll_eval_task *t, int i, ll_eval_item_result *ir) {
     ir->acc = pred == it->gold;
     ir->acc_norm = pred_norm == it->gold;
     return 0;
+}
+
+/* the per-item result of scored requests */
+static int fill_loglik(ll_eval_session *S, int k, const double *ll, const bool *greedy, ll_eval_item_result *ir) {
+    const ll_eval_task *t = S->t;
+    int i = S->items[k];
+    const ll_eval_item *it = &t->items[i];
+    memset(ir, 0, sizeof *ir);
+    ir->n_req = it->n_req;
+    if (!(ir->ll = ll_calloc((size_t)it->n_req, sizeof *ir->ll)) ||
+        !(ir->greedy = ll_calloc((size_t)it->n_req, sizeof *ir->greedy)) ||
+        !(ir->n_cont = ll_calloc((size_t)it->n_req, sizeof *ir->n_cont)))
+        return -1;
+    for (int q = 0; q < it->n_req; q++) {
+        ir->ll[q] = ll[q];
+        ir->greedy[q] = greedy[q];
+        ir->n_cont[q] = S->toks[k][q].n_cont;
+    }
+    return ll_eval_item_score(t, i, ir);
+}
+
+int ll_eval_run_batch(ll_eval_session *S, int k, int max_n, ll_eval_item_result *r, int *n_done) {
+    *n_done = 0;
+    if (k < 0 || k >= S->n || max_n < 1) return ll_fail("items %d.. (%d) of a session of %d", k, max_n, S->n);
+    int n = 0, tok = 0, rows = 0;
+    if (S->t->kind != LL_EVAL_GEN && S->batch > 1)
+        while (n < max_n && k + n < S->n && tok + S->cost_tok[k + n] <= S->batch && rows + S->cost_rows[k + n] <= S->rows &&
+               S->t->items[S->items[k + n]].n_req > 0) {
+            tok += S->cost_tok[k + n];
+            rows += S->cost_rows[k + n];
+            n++;
+        }
+    if (n <= 1) {   /* one item (too long to share a forward, or gsm8k): as ll_eval_run_item */
+        if (ll_eval_run_item(S, k, &r[0])) return -1;
+        *n_done = 1;
+        return 0;
+    }
+    const ll_eval_toks **items = ll_malloc((size_t)n * sizeof *items);
+    int *n_req = ll_malloc((size_t)n * sizeof *n_req);
+    double *llv = ll_malloc((size_t)n * 64 * sizeof *llv), **llp = ll_malloc((size_t)n * sizeof *llp);
+    bool *gr = ll_malloc((size_t)n * 64 * sizeof *gr), **grp = ll_malloc((size_t)n * sizeof *grp);
+    int rc = !items || !n_req || !llv || !llp || !gr || !grp ? -1 : 0;
+    for (int j = 0; !rc && j < n; j++) {
+        items[j] = S->toks[k + j];
+        n_req[j] = S->t->items[S->items[k + j]].n_req;
+        llp[j] = llv + (size_t)j * 64;
+        grp[j] = gr + (size_t)j * 64;
+    }
+    if (!rc && ll_eval_score_batch(S->e, S->m->n_vocab, items, n_req, n, S->logits, llp, grp)) {
+        const ll_eval_item *a = &S->t->items[S->items[k]], *b = &S->t->items[S->items[k + n - 1]];
+        rc = ll_fail_prefix("%s items %d..%d (%s:%ld-%ld): ", S->t->name, S->items[k], S->items[k + n - 1],
+                            path_of(S->t), a->line, b->line);
+    }
+    for (int j = 0; !rc && j < n; j++)
+        if (fill_loglik(S, k + j, llp[j], grp[j], &r[j])) {
+            for (int q = 0; q <= j; q++) ll_eval_item_result_free(&r[q]);
+            rc = -1;
+        }
+    free(items);
+    free(n_req);
+    free(llv);
+    free(llp);
+    free(gr);
+    free(grp);
+    if (!rc) *n_done = n;
+    return rc;
 }
 
 static int begin_gen(ll_eval_session *S) {
@@ -246,6 +318,8 @@ void ll_eval_end(ll_eval_session *S) {
     free(S->prompts);
     free(S->logits);
     free(S->items);
+    free(S->cost_tok);
+    free(S->cost_rows);
     ll_engine_free(S->e);
     free(S);
 }
@@ -342,16 +416,19 @@ int ll_eval_run(ll_model *m, const ll_eval_task *t, const ll_eval_opts *o, ll_ev
     if (!(r->items = ll_calloc((size_t)(n ? n : 1), sizeof *r->items))) goto done;
     if (t->kind == LL_EVAL_GEN && !(r->prompts = ll_calloc((size_t)(n ? n : 1), sizeof *r->prompts))) goto done;
     long n_ok = 0;
-    for (int i = 0; i < n; i++) {
-        if (ll_eval_run_item(S, i, &r->items[i])) goto done;
-        if (t->kind == LL_EVAL_GEN) {
-            r->generated_tokens += r->items[i].n_gen;
-            n_ok += r->items[i].em_flexible != 0;
-            if (!(r->prompts[i] = ll_strndup(S->prompts[i], strlen(S->prompts[i])))) goto done;
-            progress(o, i + 1, n, "flexible %.4f", (double)n_ok / (double)(i + 1));
-        } else {
-            n_ok += r->items[i].acc != 0;
-            progress(o, i + 1, n, "acc %.4f", (double)n_ok / (double)(i + 1));
+    for (int i = 0; i < n;) {
+        int got;
+        if (ll_eval_run_batch(S, i, n - i, &r->items[i], &got)) goto done;
+        for (int end = i + got; i < end; i++) {
+            if (t->kind == LL_EVAL_GEN) {
+                r->generated_tokens += r->items[i].n_gen;
+                n_ok += r->items[i].em_flexible != 0;
+                if (!(r->prompts[i] = ll_strndup(S->prompts[i], strlen(S->prompts[i])))) goto done;
+                progress(o, i + 1, n, "flexible %.4f", (double)n_ok / (double)(i + 1));
+            } else {
+                n_ok += r->items[i].acc != 0;
+                progress(o, i + 1, n, "acc %.4f", (double)n_ok / (double)(i + 1));
+            }
         }
     }
     ll_eval_session_info(S, &r->n_tokens, &r->n_truncated, &r->n_ctx, &r->max_len);

@@ -186,6 +186,107 @@ static int score_tree(ll_engine *e, const ll_eval_toks *t, int n, int P, int tot
     return rc;
 }
 
+/* the token prefix shared by the inputs of n requests, at most the shortest context */
+static int shared_prefix(const ll_eval_toks *t, int n) {
+    int P = t[0].n_ctx;
+    for (int r = 1; r < n; r++)
+        if (t[r].n_ctx < P) P = t[r].n_ctx;
+    for (int r = 1; r < n; r++) {
+        int j = 0;
+        while (j < P && tok_at(&t[r], j) == tok_at(&t[0], j)) j++;
+        P = j;
+    }
+    return P;
+}
+
+void ll_eval_batch_cost(const ll_eval_toks *t, int n, int *tokens, int *rows) {
+    int P = shared_prefix(t, n), T = P, R = 0;
+    bool last = false;   /* the prefix's last row scores the first token of a request whose context is P long */
+    for (int r = 0; r < n; r++) {
+        T += t[r].n_ctx + t[r].n_cont - 1 - P;
+        R += t[r].n_cont - (t[r].n_ctx == P);
+        last |= t[r].n_ctx == P;
+    }
+    *tokens = T;
+    *rows = R + last;
+}
+
+/* the batch's layout: item j's prefix at slots base_j.., then its requests' remaining tokens */
+typedef struct {
+    int base, P, last_row;    /* last_row: the logits row of the prefix's last token, or -1 */
+    int req_slot[64];         /* the slot of request r's first token after the prefix */
+    int req_row[64];          /* the logits row of request r's first scored token after the prefix */
+} batch_item;
+
+int ll_eval_score_batch(ll_engine *e, int n_vocab, const ll_eval_toks *const *items, const int *n_req, int n_items,
+                        float *logits_buf, double *const *ll, bool *const *greedy) {
+    int T = 0, R = 0;
+    for (int j = 0; j < n_items; j++) {
+        if (n_req[j] < 1 || n_req[j] > 64) return ll_fail("item %d of the batch has %d requests (1..64)", j, n_req[j]);
+        int tk, rw;
+        ll_eval_batch_cost(items[j], n_req[j], &tk, &rw);
+        T += tk;
+        R += rw;
+    }
+    if (T < 1) return ll_fail("a batch with no tokens");
+    batch_item *B = malloc((size_t)n_items * sizeof *B);
+    int32_t *in = malloc((size_t)T * sizeof *in);
+    ll_tree_tok *tt = malloc((size_t)T * sizeof *tt);
+    int *rows = malloc((size_t)(R ? R : 1) * sizeof *rows);
+    if (!B || !in || !tt || !rows) { free(B); free(in); free(tt); free(rows); return ll_fail("out of memory"); }
+    int k = 0, nr = 0;
+    for (int j = 0; j < n_items; j++) {
+        const ll_eval_toks *t = items[j];
+        batch_item *b = &B[j];
+        b->base = k;
+        b->P = shared_prefix(t, n_req[j]);
+        b->last_row = -1;
+        for (int i = 0; i < b->P; i++, k++) {   /* the prefix: causal over its own slots */
+            in[k] = tok_at(&t[0], i);
+            tt[k] = (ll_tree_tok){.pos = i, .a0 = b->base, .a1 = b->base, .b0 = b->base};
+        }
+        for (int r = 0; r < n_req[j]; r++)
+            if (t[r].n_ctx == b->P && b->last_row < 0) {
+                b->last_row = nr;
+                rows[nr++] = k - 1;
+            }
+        for (int r = 0; r < n_req[j]; r++) {   /* each request: the prefix, then its own earlier tokens */
+            int n = t[r].n_ctx + t[r].n_cont - 1 - b->P, first = t[r].n_ctx - 1 - b->P;   /* first scored row */
+            b->req_slot[r] = k;
+            b->req_row[r] = nr - (first < 0 ? 0 : first);   /* row of token i is req_row + i for i >= first */
+            for (int i = 0; i < n; i++, k++) {
+                in[k] = tok_at(&t[r], b->P + i);
+                tt[k] = (ll_tree_tok){.pos = b->P + i, .a0 = b->base, .a1 = b->base + b->P, .b0 = b->req_slot[r]};
+                if (i >= first) rows[nr++] = k;
+            }
+        }
+    }
+    int rc = ll_engine_forward_tree_rows(e, in, tt, T, 0, rows, nr, logits_buf);
+    for (int j = 0; !rc && j < n_items; j++) {
+        const ll_eval_toks *t = items[j];
+        const batch_item *b = &B[j];
+        for (int r = 0; r < n_req[j] && !rc; r++) {
+            double s = 0;
+            bool all = true;
+            for (int c = 0; c < t[r].n_cont; c++) {
+                int pos = t[r].n_ctx + c - 1;   /* the input position predicting continuation token c */
+                int row = pos == b->P - 1 ? b->last_row : b->req_row[r] + (pos - b->P);
+                bool mx;
+                s -= ll_nll_row(logits_buf + (size_t)row * (size_t)n_vocab, n_vocab, t[r].cont[c], &mx);
+                all &= mx;
+            }
+            if (!isfinite(s)) rc = ll_fail("item %d of the batch: the loglikelihood of request %d is not finite (%g)", j, r, s);
+            ll[j][r] = s;
+            greedy[j][r] = all;
+        }
+    }
+    free(B);
+    free(in);
+    free(tt);
+    free(rows);
+    return rc;
+}
+
 int ll_eval_score(ll_engine *e, int n_vocab, const ll_eval_toks *t, int n, float *logits_buf, int cap_rows, double *ll,
                   bool *greedy) {
     if (n <= 0) return 0;

@@ -28,6 +28,8 @@ struct ll_engine {
     float *scores;            /* [n_threads][n_ctx] */
     float *gather;            /* [n_threads][2][n_ctx][head_dim]: a tree token's K and V rows, made contiguous */
     const ll_tree_tok *tree;  /* the current forward's per-token attention ranges (NULL: causal) */
+    const int *rows;          /* LL_LOGITS_ROWS: the rows whose logits are wanted, n_rows of them */
+    int n_rows;
     /* probes */
     bool has_tap;
     ll_tap tap;
@@ -621,6 +623,16 @@ static int forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *
         kv_copy(e, rec, e->rec->P, true);
         e->rec->n_calls++;
     }
+    if (mode == LL_LOGITS_ROWS) {   /* the listed rows only: each row's norm and logits are those of ALL */
+        for (int k = 0; k < e->n_rows; k++) {
+            rmsnorm(e->xn + (size_t)k * D, e->x + (size_t)e->rows[k] * D, m->output_norm, 1, D, m->rms_eps);
+            if (check_finite(e, e->xn + (size_t)k * D, 1, D, pos0, e->rows[k], -2)) return -1;
+        }
+        if (ll_matmul(e->pool, &e->ws, &m->output, e->xn, e->n_rows, logits, e->exact)) return -1;
+        for (int k = 0; k < e->n_rows; k++)
+            if (check_finite(e, logits + (size_t)k * m->n_vocab, 1, m->n_vocab, pos0, e->rows[k], -3)) return -1;
+        return 0;
+    }
     /* without logits the final norm of the last position still runs, only to check it (D values) */
     int first = mode == LL_LOGITS_ALL ? 0 : T - 1, n = T - first;
     rmsnorm(e->xn, e->x + (size_t)first * D, m->output_norm, n, D, m->rms_eps);
@@ -653,5 +665,18 @@ int ll_engine_forward_tree(ll_engine *e, const int32_t *tokens, const ll_tree_to
     e->tree = tt;
     int rc = forward(e, tokens, T, base, logits, mode);
     e->tree = NULL;
+    return rc;
+}
+
+int ll_engine_forward_tree_rows(ll_engine *e, const int32_t *tokens, const ll_tree_tok *tt, int T, int base,
+                                const int *rows, int n_rows, float *logits) {
+    if (n_rows < 1 || n_rows > T) return ll_fail("tree forward: %d logits rows of %d tokens", n_rows, T);
+    for (int k = 0; k < n_rows; k++)
+        if (rows[k] < 0 || rows[k] >= T) return ll_fail("tree forward: logits row %d is outside 0..%d", rows[k], T - 1);
+    e->rows = rows;
+    e->n_rows = n_rows;
+    int rc = ll_engine_forward_tree(e, tokens, tt, T, base, logits, LL_LOGITS_ROWS);
+    e->rows = NULL;
+    e->n_rows = 0;
     return rc;
 }

@@ -44,6 +44,13 @@ typedef struct {
 int ll_engine_forward_tree(ll_engine *e, const int32_t *tokens, const ll_tree_tok *tt, int T, int base, float *logits,
                            int mode);
 
+/* A tree forward that computes logits only for rows[0..n_rows) (indices into tokens, each in [0, T)):
+ * logits[k] is row rows[k], bit for bit what LL_LOGITS_ALL gives for it (the head is row-independent).
+ * This runs several independent items in one pass without the head's cost on their prompt rows. */
+enum { LL_LOGITS_ROWS = 3 };
+int ll_engine_forward_tree_rows(ll_engine *e, const int32_t *tokens, const ll_tree_tok *tt, int T, int base,
+                                const int *rows, int n_rows, float *logits);
+
 /* Taps: read-only views into the forward pass, for probes. Every callback may be NULL. They run on the
  * calling thread, except `attn`, which runs on the pool's workers: it is called once per (pass, query
  * position, head), so writes to disjoint places need no lock. Entries count from 0 in the order; a

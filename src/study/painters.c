@@ -326,6 +326,7 @@ static ll_engine *items_engine(void *ctx) {
         /* the paper's generation code averages a parallel group's K/V for later tokens; its loglikelihoods
          * come from one forward over the whole sequence, where every token uses its own */
         eo.parallel_kv_mean = c->t->kind == LL_EVAL_GEN;
+        eo.batch_tokens = 0;   /* items run one at a time, each under every plan (reuse is per item) */
         eo.layer_progress = o->layer_progress;
         eo.progress_ctx = o->progress_ctx;
         if (!(c->S = ll_eval_begin(c->m, c->t, c->items, c->n, &eo))) return NULL;
