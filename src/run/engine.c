@@ -12,6 +12,8 @@
 #include "tensor/pool.h"
 #include "util/err.h"
 
+enum { ATTN_QB = 4 };   /* causal queries of one head that share a pass over its keys and values */
+
 struct ll_engine {
     ll_model *m;
     ll_order order;
@@ -25,7 +27,7 @@ struct ll_engine {
     /* activation buffers for up to cap tokens */
     int cap;
     float *x, *xn, *h, *q, *k, *v, *att, *tmp, *g, *u, *acc, *mo;
-    float *scores;            /* [n_threads][n_ctx] */
+    float *scores;            /* [n_threads][ATTN_QB][n_ctx] */
     float *gather;            /* [n_threads][2][n_ctx][head_dim]: a tree token's K and V rows, made contiguous */
     const ll_tree_tok *tree;  /* the current forward's per-token attention ranges (NULL: causal) */
     const int *rows;          /* LL_LOGITS_ROWS: the rows whose logits are wanted, n_rows of them */
@@ -151,7 +153,7 @@ ll_engine *ll_engine_new(ll_model *m, const ll_order *order, const ll_engine_opt
             e->rope_sin[(size_t)p * half + i] = (float)sin(theta);
         }
     }
-    if (!(e->scores = ll_malloc((size_t)ll_pool_size(e->pool) * n_ctx * sizeof(float)))) goto fail;
+    if (!(e->scores = ll_malloc((size_t)ll_pool_size(e->pool) * ATTN_QB * n_ctx * sizeof(float)))) goto fail;
     return e;
 fail:
     ll_engine_free(e);
@@ -411,59 +413,111 @@ typedef struct {
  * attends to slots 0..p (causal), or, in a tree forward, to [a0, a1) then [b0, p]: those K and V rows are
  * first copied into one contiguous list, so the kernels see the same rows in the same order as a causal
  * forward over the same keys would, and compute the same bits. */
+/* sc[0..n): scores -> softmax weights (scaled, max-subtracted, exp, summed in double, normalised), handed to
+ * the tap, then rounded to fp16 in llama.cpp mode as it multiplies V by fp16 weights */
+static void attn_softmax(const ll_engine *e, float *sc, int n, float scale, int t, int h, int p) {
+    float mx = -INFINITY;
+    for (int s = 0; s < n; s++) {
+        sc[s] *= scale;
+        if (sc[s] > mx) mx = sc[s];
+    }
+    double sum = 0;
+    for (int s = 0; s < n; s++) {
+        sc[s] = expf(sc[s] - mx);
+        sum += sc[s];
+    }
+    float inv = (float)(1.0 / sum);
+    for (int s = 0; s < n; s++) sc[s] *= inv;
+    if (e->has_tap && e->attn_want[t] && e->tap.attn) e->tap.attn(e->tap.ctx, e->cur_entry, e->cur_member, h, p, sc);
+    if (!e->exact)
+        for (int s = 0; s < n; s++) sc[s] = ll_fp16_to_fp32(ll_fp32_to_fp16(sc[s]));
+}
+
+/* Causal attention of query block (h, t0..t0+nq-1): the queries share each pass over their head's K and V
+ * rows (ll_dot_rows_multi_f32, ll_axpy_rows_multi_f32), every value bit for bit that of one query alone. */
+static void attn_block(const attn_job *j, int ith, int h, int t0, int nq) {
+    ll_engine *e = j->e;
+    const ll_model *m = e->m;
+    int H = m->n_head, hd = m->head_dim, kvh = h / (m->n_head / m->n_head_kv);
+    size_t kvd = (size_t)m->n_head_kv * hd;
+    const float *K = e->kcache + (size_t)j->slot * e->n_ctx * kvd + (size_t)kvh * hd;
+    const float *V = e->vcache + (size_t)j->slot * e->n_ctx * kvd + (size_t)kvh * hd;
+    const float *qp[ATTN_QB];
+    float *sc[ATTN_QB], *out[ATTN_QB];
+    int64_t cnt[ATTN_QB];
+    for (int q = 0; q < nq; q++) {
+        int t = t0 + q;
+        qp[q] = e->q + ((size_t)t * H + h) * hd;
+        sc[q] = e->scores + ((size_t)ith * ATTN_QB + q) * e->n_ctx;
+        out[q] = e->att + ((size_t)t * H + h) * hd;
+        cnt[q] = j->pos0 + t + 1;   /* keys: slots 0..p */
+    }
+    ll_dot_rows_multi_f32(hd, nq, qp, K, (int64_t)kvd, cnt, sc);
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int q = 0; q < nq; q++) attn_softmax(e, sc[q], (int)cnt[q], scale, t0 + q, h, j->pos0 + t0 + q);
+    ll_axpy_rows_multi_f32(hd, nq, (const float *const *)sc, V, (int64_t)kvd, cnt, out);
+}
+
+/* A tree forward's token t, head h: its keys [a0, a1) then [b0, p], gathered into one contiguous list when
+ * they are two ranges, so the kernels see the rows a causal forward over the same keys would. */
+static void attn_tree(const attn_job *j, int ith, int t, int h) {
+    ll_engine *e = j->e;
+    const ll_model *m = e->m;
+    int H = m->n_head, hd = m->head_dim, kvh = h / (m->n_head / m->n_head_kv), p = j->pos0 + t;
+    size_t kvd = (size_t)m->n_head_kv * hd;
+    const float *Kr = e->kcache + (size_t)j->slot * e->n_ctx * kvd + (size_t)kvh * hd;
+    const float *Vr = e->vcache + (size_t)j->slot * e->n_ctx * kvd + (size_t)kvh * hd;
+    float *sc = e->scores + (size_t)ith * ATTN_QB * e->n_ctx;
+    float *gk = e->gather + (size_t)ith * 2 * e->n_ctx * hd, *gv = gk + (size_t)e->n_ctx * hd;
+    const float *q = e->q + ((size_t)t * H + h) * hd;
+    int64_t stride = (int64_t)kvd;
+    int n;
+    const ll_tree_tok *tt = &e->tree[t];
+    if (tt->a1 == tt->b0) {                    /* one range [a0, p] */
+        Kr += (size_t)tt->a0 * kvd;
+        Vr += (size_t)tt->a0 * kvd;
+        n = p + 1 - tt->a0;
+    } else {                                   /* [a0, a1) then [b0, p], gathered */
+        int na = tt->a1 - tt->a0, nb = p + 1 - tt->b0;
+        for (int s = 0; s < na + nb; s++) {
+            size_t src = ((size_t)(s < na ? tt->a0 + s : tt->b0 + s - na)) * kvd;
+            memcpy(gk + (size_t)s * hd, Kr + src, (size_t)hd * sizeof(float));
+            memcpy(gv + (size_t)s * hd, Vr + src, (size_t)hd * sizeof(float));
+        }
+        Kr = gk;
+        Vr = gv;
+        stride = hd;
+        n = na + nb;
+    }
+    ll_dot_rows_f32(hd, q, Kr, stride, n, sc);
+    attn_softmax(e, sc, n, 1.0f / sqrtf((float)hd), t, h, p);
+    ll_axpy_rows_f32(hd, sc, Vr, stride, n, e->att + ((size_t)t * H + h) * hd);
+}
+
+/* Attention for every (token, head) pair, split across workers. Causal: blocks of ATTN_QB consecutive
+ * queries of one head, in head-major order, each worker a contiguous run of blocks of about equal cost (keys
+ * summed), so a head's K and V stay in cache across its blocks and the heads that share them. Tree forwards:
+ * one (token, head) at a time. Which worker computes a value never changes it. */
 static void attn_worker(void *arg, int ith, int nth) {
     attn_job *j = arg;
     ll_engine *e = j->e;
-    const ll_model *m = e->m;
-    int H = m->n_head, hd = m->head_dim, group = m->n_head / m->n_head_kv;
-    size_t kvd = (size_t)m->n_head_kv * hd;
-    const float *K = e->kcache + (size_t)j->slot * e->n_ctx * kvd;
-    const float *V = e->vcache + (size_t)j->slot * e->n_ctx * kvd;
-    float *sc = e->scores + (size_t)ith * e->n_ctx;
-    float *gk = e->gather ? e->gather + (size_t)ith * 2 * e->n_ctx * hd : NULL, *gv = gk ? gk + (size_t)e->n_ctx * hd : NULL;
-    float scale = 1.0f / sqrtf((float)hd);
-    int total = j->T * H;
-    for (int w = ith; w < total; w += nth) {
-        int t = w / H, h = w % H, kvh = h / group, p = j->pos0 + t;
-        const float *q = e->q + ((size_t)t * H + h) * hd;
-        const float *Kr = K + (size_t)kvh * hd, *Vr = V + (size_t)kvh * hd;
-        int64_t stride = (int64_t)kvd;
-        int n = p + 1;                                   /* keys: slots 0..p */
-        const ll_tree_tok *tt = e->tree ? &e->tree[t] : NULL;
-        if (tt && tt->a1 == tt->b0) {                    /* one range [a0, p] */
-            Kr += (size_t)tt->a0 * kvd;
-            Vr += (size_t)tt->a0 * kvd;
-            n = p + 1 - tt->a0;
-        } else if (tt) {                                 /* [a0, a1) then [b0, p], gathered */
-            int na = tt->a1 - tt->a0, nb = p + 1 - tt->b0;
-            for (int s = 0; s < na + nb; s++) {
-                size_t src = ((size_t)(s < na ? tt->a0 + s : tt->b0 + s - na)) * kvd;
-                memcpy(gk + (size_t)s * hd, Kr + src, (size_t)hd * sizeof(float));
-                memcpy(gv + (size_t)s * hd, Vr + src, (size_t)hd * sizeof(float));
-            }
-            Kr = gk;
-            Vr = gv;
-            stride = hd;
-            n = na + nb;
-        }
-        ll_dot_rows_f32(hd, q, Kr, stride, n, sc);
-        float mx = -INFINITY;
-        for (int s = 0; s < n; s++) {
-            sc[s] *= scale;
-            if (sc[s] > mx) mx = sc[s];
-        }
-        double sum = 0;
-        for (int s = 0; s < n; s++) {
-            sc[s] = expf(sc[s] - mx);
-            sum += sc[s];
-        }
-        float inv = (float)(1.0 / sum);
-        for (int s = 0; s < n; s++) sc[s] *= inv;
-        if (e->has_tap && e->attn_want[t] && e->tap.attn) e->tap.attn(e->tap.ctx, e->cur_entry, e->cur_member, h, p, sc);
-        if (!e->exact) /* llama.cpp multiplies V by fp16 attention weights */
-            for (int s = 0; s < n; s++) sc[s] = ll_fp16_to_fp32(ll_fp32_to_fp16(sc[s]));
-        ll_axpy_rows_f32(hd, sc, Vr, stride, n, e->att + ((size_t)t * H + h) * hd);
+    int H = e->m->n_head, T = j->T;
+    if (e->tree) {
+        for (int w = ith; w < T * H; w += nth) attn_tree(j, ith, w / H, w % H);
+        return;
     }
+    int nb = (T + ATTN_QB - 1) / ATTN_QB;
+    /* the cost of a head: sum over its queries of their keys; block b of a head costs its queries' keys */
+    double per_head = (double)T * j->pos0 + (double)T * (T + 1) / 2, total = per_head * H, cum = 0;
+    for (int h = 0; h < H; h++)
+        for (int b = 0; b < nb; b++) {
+            int t0 = b * ATTN_QB, nq = T - t0 < ATTN_QB ? T - t0 : ATTN_QB;
+            double c = (double)nq * (j->pos0 + t0) + (double)nq * (nq + 1) / 2;
+            int owner = (int)(cum * nth / total);
+            cum += c;
+            if (owner >= nth) owner = nth - 1;
+            if (owner == ith) attn_block(j, ith, h, t0, nq);
+        }
 }
 
 /* One layer pass: out = in + attn(in) ; out += ffn(out). `in` and `out` may be the same buffer. */

@@ -695,6 +695,28 @@ void ll_axpy_rows_f32(int64_t n, const float *a, const float *V, int64_t stride,
         for (int64_t i = 0; i < n; i++) out[i] += a[s] * V[s * stride + i];
 }
 
+void ll_dot_rows_multi_f32(int64_t n, int nq, const float *const *q, const float *K, int64_t stride, const int64_t *count,
+                           float *const *out) {
+#if defined(LL_HAVE_X86)
+    if (n % 8 == 0 && n <= 128) {
+        ll_x86_dot_rows_multi_f32(n, nq, q, K, stride, count, out);
+        return;
+    }
+#endif
+    for (int j = 0; j < nq; j++) ll_dot_rows_f32(n, q[j], K, stride, count[j], out[j]);
+}
+
+void ll_axpy_rows_multi_f32(int64_t n, int nq, const float *const *a, const float *V, int64_t stride, const int64_t *count,
+                            float *const *out) {
+#if defined(LL_HAVE_X86)
+    if (n % 8 == 0 && n <= 128) {
+        ll_x86_axpy_rows_multi_f32(n, nq, a, V, stride, count, out);
+        return;
+    }
+#endif
+    for (int j = 0; j < nq; j++) ll_axpy_rows_f32(n, a[j], V, stride, count[j], out[j]);
+}
+
 void ll_gemm_f32(int64_t K, const float *w, int64_t nr, const float *x, int64_t nt, float *y, int64_t ldy) {
 #if defined(LL_HAVE_X86)
     ll_x86_gemm_f32(K, w, nr, x, nt, y, ldy);

@@ -60,6 +60,12 @@ void ll_vec_dot_f32(int64_t n, float *s, const float *x, const float *y);
  * out[0..n) = Σ_s a[s]·V[s*stride..]. */
 void ll_dot_rows_f32(int64_t n, const float *q, const float *K, int64_t stride, int64_t count, float *out);
 void ll_axpy_rows_f32(int64_t n, const float *a, const float *V, int64_t stride, int64_t count, float *out);
+/* The same for nq queries over the same key / value rows (query j: rows 0..count[j]-1), sharing their loads;
+ * out[j] is bit for bit what the single-query call gives. */
+void ll_dot_rows_multi_f32(int64_t n, int nq, const float *const *q, const float *K, int64_t stride, const int64_t *count,
+                           float *const *out);
+void ll_axpy_rows_multi_f32(int64_t n, int nq, const float *const *a, const float *V, int64_t stride, const int64_t *count,
+                            float *const *out);
 /* y[t*ldy + r] = dot(w row r, x row t) for r < nr, t < nt; rows of K floats. Register-tiled; every
  * element is summed in the same order whatever nr and nt, so results do not depend on batch size. */
 void ll_gemm_f32(int64_t K, const float *w, int64_t nr, const float *x, int64_t nt, float *y, int64_t ldy);

@@ -68,6 +68,10 @@ static inline void ll_k3_scales(const uint8_t *s, int8_t sc[16]) {
 void ll_x86_vec_dot_f32(int64_t n, float *s, const void *x, const void *y);
 void ll_x86_dot_rows_f32(int64_t n, const float *q, const float *K, int64_t stride, int64_t count, float *out);
 void ll_x86_axpy_rows_f32(int64_t n, const float *a, const float *V, int64_t stride, int64_t count, float *out);
+void ll_x86_dot_rows_multi_f32(int64_t n, int nq, const float *const *q, const float *K, int64_t stride,
+                               const int64_t *count, float *const *out);
+void ll_x86_axpy_rows_multi_f32(int64_t n, int nq, const float *const *a, const float *V, int64_t stride,
+                                const int64_t *count, float *const *out);
 void ll_x86_gemm_f32(int64_t K, const float *w, int64_t nr, const float *x, int64_t nt, float *y, int64_t ldy);
 void ll_x86_vec_dot_f16(int64_t n, float *s, const void *x, const void *y);
 void ll_x86_vec_dot_bf16(int64_t n, float *s, const void *x, const void *y);

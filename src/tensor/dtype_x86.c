@@ -816,12 +816,13 @@ void ll_x86_gemm_f32(int64_t K, const float *w, int64_t nr, const float *x, int6
 
 /* ---------------------------------------------------------------- attention rows ---------------- */
 
-/* out[s] = dot(q, K + s*stride) for s < count, n % 8 == 0 and n ≤ 128 (q held in registers). */
-void ll_x86_dot_rows_f32(int64_t n, const float *q, const float *K, int64_t stride, int64_t count, float *out) {
+/* out[s] = dot(q, K + s*stride) for s0 <= s < count (s0 a multiple of 4), n % 8 == 0 and n ≤ 128 (q held in
+ * registers). Keys go in blocks of 4 from s = 0 (one hadd reduction each), the last count % 4 one by one
+ * (hsum_ps): a key's result depends only on its index and count, whichever s0 a caller starts from. */
+static void dot_rows_from(int64_t n, const float *q, const float *K, int64_t stride, int64_t s, int64_t count, float *out) {
     __m256 qv[16];
     int nv = (int)(n / 8);
     for (int i = 0; i < nv; i++) qv[i] = _mm256_loadu_ps(q + 8 * i);
-    int64_t s = 0;
     for (; s + 4 <= count; s += 4) {
         const float *k0 = K + s * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
         __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
@@ -842,6 +843,38 @@ void ll_x86_dot_rows_f32(int64_t n, const float *q, const float *K, int64_t stri
     }
 }
 
+void ll_x86_dot_rows_f32(int64_t n, const float *q, const float *K, int64_t stride, int64_t count, float *out) {
+    dot_rows_from(n, q, K, stride, 0, count, out);
+}
+
+/* ll_x86_dot_rows_f32 for nq queries over the same keys (query j: keys 0..count[j]-1): the blocks of 4 keys
+ * all queries have are loaded once for all of them (q from L1 instead of registers: the same FMAs in the same
+ * order), the rest per query. Each out[j] is bit for bit the single-query result. */
+void ll_x86_dot_rows_multi_f32(int64_t n, int nq, const float *const *q, const float *K, int64_t stride,
+                               const int64_t *count, float *const *out) {
+    int64_t cmin = count[0];
+    for (int j = 1; j < nq; j++) cmin = count[j] < cmin ? count[j] : cmin;
+    int64_t c4 = cmin & ~(int64_t)3;
+    int nv = (int)(n / 8);
+    for (int64_t s = 0; s < c4; s += 4) {
+        const float *k0 = K + s * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
+        for (int j = 0; j < nq; j++) {
+            const float *qj = q[j];
+            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+            for (int i = 0; i < nv; i++) {
+                __m256 qv = _mm256_loadu_ps(qj + 8 * i);
+                a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 8 * i), a0);
+                a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k1 + 8 * i), a1);
+                a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k2 + 8 * i), a2);
+                a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k3 + 8 * i), a3);
+            }
+            __m256 h01 = _mm256_hadd_ps(a0, a1), h23 = _mm256_hadd_ps(a2, a3), h = _mm256_hadd_ps(h01, h23);
+            _mm_storeu_ps(out[j] + s, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+        }
+    }
+    for (int j = 0; j < nq; j++) dot_rows_from(n, q[j], K, stride, c4, count[j], out[j]);
+}
+
 /* out[0..n) = Σ_s a[s]·V[s*stride ..] for s < count, n % 8 == 0 and n ≤ 128 (out held in registers). */
 void ll_x86_axpy_rows_f32(int64_t n, const float *a, const float *V, int64_t stride, int64_t count, float *out) {
     __m256 acc[16];
@@ -853,6 +886,34 @@ void ll_x86_axpy_rows_f32(int64_t n, const float *a, const float *V, int64_t str
         for (int i = 0; i < nv; i++) acc[i] = _mm256_fmadd_ps(av, _mm256_loadu_ps(v + 8 * i), acc[i]);
     }
     for (int i = 0; i < nv; i++) _mm256_storeu_ps(out + 8 * i, acc[i]);
+}
+
+/* ll_x86_axpy_rows_f32 for nq queries over the same value rows, in chunks of 64 rows that stay in L1 while
+ * every query takes them; a query's accumulators go to out[j] between chunks (floats stored and reloaded
+ * exactly), so each lane sums its products in the single-query order and out[j] is bit for bit the same. */
+void ll_x86_axpy_rows_multi_f32(int64_t n, int nq, const float *const *a, const float *V, int64_t stride,
+                                const int64_t *count, float *const *out) {
+    enum { CH = 64 };
+    int nv = (int)(n / 8);
+    int64_t cmax = 0;
+    for (int j = 0; j < nq; j++) cmax = count[j] > cmax ? count[j] : cmax;
+    for (int j = 0; j < nq; j++)
+        for (int i = 0; i < nv; i++) _mm256_storeu_ps(out[j] + 8 * i, _mm256_setzero_ps());
+    for (int64_t c0 = 0; c0 < cmax; c0 += CH) {
+        for (int j = 0; j < nq; j++) {
+            int64_t end = c0 + CH < count[j] ? c0 + CH : count[j];
+            if (c0 >= end) continue;
+            __m256 acc[16];
+            for (int i = 0; i < nv; i++) acc[i] = _mm256_loadu_ps(out[j] + 8 * i);
+            const float *aj = a[j];
+            for (int64_t s = c0; s < end; s++) {
+                __m256 av = _mm256_set1_ps(aj[s]);
+                const float *v = V + s * stride;
+                for (int i = 0; i < nv; i++) acc[i] = _mm256_fmadd_ps(av, _mm256_loadu_ps(v + 8 * i), acc[i]);
+            }
+            for (int i = 0; i < nv; i++) _mm256_storeu_ps(out[j] + 8 * i, acc[i]);
+        }
+    }
 }
 
 #else
