@@ -66,7 +66,7 @@ for f in files:
     ET.parse(os.path.join(d, "figures", f + ".svg"))
 need = ["accuracy", "id-profile", "r-by-layer", "length-control", "twonn", "regions-bound"]
 for c in ("fixed", "random", "noise", "permuted"):
-    need += ["delta-id-" + c, "bins-" + c + "-layer4", "bins-" + c + "-layer2"]
+    need += ["delta-id-" + c, "bins-" + c + "-layer4", "bins-" + c + "-layer3"]   # stories260K: the last layer (4) and L−2, the penultimate (3)
 missing = [n for n in need if n not in files]
 assert not missing, missing
 assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', ""), "external content"

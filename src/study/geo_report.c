@@ -80,7 +80,7 @@ static void condition_figs(ll_page *P, const ll_geo_analysis *a, int c, const do
         snprintf(name, sizeof name, "bins-%s-layer%d", cn, G->bin_layer[w]);
         snprintf(cap, sizeof cap, "The paper's Fig. %s: %% of prompts answered correctly per ΔID bin at layer %d (%s), over %s "
                                   "(%d prompts); n above each bar. Bin edges are the quintiles of the observed ΔID.",
-                 c == 0 ? "6" : "7", G->bin_layer[w], w ? "L−2" : "the last layer",
+                 c == 0 ? "6" : "7", G->bin_layer[w], w ? "L−2, the penultimate" : "the last layer",
                  G == Bs ? "the questions answered wrongly at 0 shots" : "all questions", G->n);
         ll_page_figure(P, name, cap, &b);
     }

@@ -260,9 +260,9 @@ static int block_stats(ll_geo_block *B, int L, double *const *dx, const double *
         B->r_lo[l] = v[(int)floor(0.025 * (m - 1))];
         B->r_hi[l] = v[(int)ceil(0.975 * (m - 1))];
     }
-    /* % correct per ΔID bin at the last layer and L-2: quintile edges */
+    /* % correct per ΔID bin at the last layer and at L-2 (0-based: the penultimate layer): quintile edges */
     for (int w = 0; !rc && w < 2; w++) {
-        int l = L - 1 - 2 * w;
+        int l = L - 1 - w;
         if (l < 0) l = 0;
         B->bin_layer[w] = l;
         for (int i = 0; i < n; i++) x[i] = dx[i][l];
