@@ -12,6 +12,9 @@
 #include "study/page.h"
 #include "util/err.h"
 
+
+/* fewer correct (or wrong) answers than this: no correlation or regression verdict is drawn */
+enum { GEO_MIN_CLASS = 5 };
 static const ll_geo_block *block(const ll_geo_analysis *a, int cond, int thr, bool subset) {
     for (int b = 0; b < a->n_blocks; b++)
         if (a->blocks[b].cond == cond && a->blocks[b].thr == thr && a->blocks[b].subset == subset) return &a->blocks[b];
@@ -243,7 +246,11 @@ int ll_geometry_report(ll_store *s, const char *dir, const char *command) {
     } else ll_page_para(&P, "Examples raise the attention-ID at the last layer: not measured (no fixed condition).");
     ll_sb_printf(&P.html, "</li><li>");
     const ll_geo_block *Y = Fs && Fs->n_correct > 0 && Fs->n_correct < Fs->n ? Fs : F;
-    if (Y && isfinite(Y->r[l]))
+    if (Y && (Y->n_correct < GEO_MIN_CLASS || Y->n - Y->n_correct < GEO_MIN_CLASS))
+        ll_page_para(&P, "The larger ΔID, the likelier a correct answer (%s): not testable in this run: %d of %d answers "
+                         "correct (r = %.3f at layer %d; a correlation or its bootstrap interval needs at least %d of each).",
+                     Y == Fs ? "questions wrong at 0 shots" : "all questions", Y->n_correct, Y->n, Y->r[l], l, GEO_MIN_CLASS);
+    else if (Y && isfinite(Y->r[l]))
         ll_page_para(&P, "The larger ΔID, the likelier a correct answer (%s): r = %.3f [%.3f, %.3f] at layer %d, %d of %d "
                          "correct: %s.", Y == Fs ? "questions wrong at 0 shots" : "all questions", Y->r[l], Y->r_lo[l],
                      Y->r_hi[l], l, Y->n_correct, Y->n,
@@ -268,12 +275,19 @@ int ll_geometry_report(ll_store *s, const char *dir, const char *command) {
     }
     ll_sb_printf(&P.html, "</li><li>");
     {
-        const ll_geo_block *R = NULL;
+        const ll_geo_block *R = NULL, *few = NULL;
         for (int c = 0; c < 4 && !R; c++) {
             const ll_geo_block *B = block(&a, c, 0, false);
+            if (B && (B->n_correct < GEO_MIN_CLASS || B->n - B->n_correct < GEO_MIN_CLASS)) {
+                if (!few) few = B;
+                continue;
+            }
             if (B && isfinite(B->p_id[l])) R = B;
         }
-        if (R)
+        if (!R && few)
+            ll_page_para(&P, "Does ΔID predict correctness beyond prompt length? Not testable in this run: %d of %d answers "
+                             "correct (%s), too few for a regression.", few->n_correct, few->n, ll_geo_condition_names[few->cond]);
+        else if (R)
             ll_page_para(&P, "Does ΔID predict correctness beyond prompt length (the confound the paper left)? %s, layer %d: "
                              "ΔID's coefficient %.3f (se %.3f, p %.3g) with Δtokens in the model (its coefficient %.3f, p %.3g); "
                              "partial r given Δtokens %.3f: %s.", ll_geo_condition_names[R->cond], l, R->b_id[l], R->se_id[l],
