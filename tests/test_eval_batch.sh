@@ -28,6 +28,8 @@ for task in arc_easy arc_challenge hellaswag winogrande lambada_openai piqa bool
 done
 same "stories260K arc_easy --llamacpp" "$S" --tokenizer "$T" --task arc_easy --limit 40 --llamacpp
 same "stories260K winogrande, plan 0,1,1,[2,3],4" "$S" --tokenizer "$T" --task winogrande --limit 40 --plan "0,1,1,[2,3],4"
+# --parallel-kv mean averages a group's K/V after each forward, so it runs one item per forward (batching off)
+same "stories260K arc_easy, plan 0,[1,2],3,4 --parallel-kv mean" "$S" --tokenizer "$T" --task arc_easy --limit 40 --plan "0,[1,2],3,4" --parallel-kv mean
 if [ -f "${SMOLLM2:-}" ]; then
     same "SmolLM2 hellaswag" "$SMOLLM2" --task hellaswag --limit 12
     same "SmolLM2 arc_easy --llamacpp" "$SMOLLM2" --task arc_easy --limit 12 --llamacpp

@@ -109,6 +109,10 @@ static int begin_loglik(ll_eval_session *S) {
     /* batching: the engine's cache holds a batch's tokens (slots; positions stay each item's own) */
     int ctx = rows;
     S->batch = o->batch_tokens < m->n_ctx_train ? o->batch_tokens : m->n_ctx_train;
+    if (m->sliding_window > 0 && S->batch > m->sliding_window) S->batch = m->sliding_window;
+    /* --parallel-kv mean averages a group's K/V after each forward: the continuations of a batched item
+     * would read its prefix's K/V before the averaging, those of an item alone after it */
+    if (o->parallel_kv_mean) S->batch = 0;
     if (S->batch > 1) {
         if (!(S->cost_tok = ll_malloc((size_t)S->n * sizeof *S->cost_tok)) ||
             !(S->cost_rows = ll_malloc((size_t)S->n * sizeof *S->cost_rows)))

@@ -620,6 +620,7 @@ static int check_finite(const ll_engine *e, const float *x, int T, int D, int po
 static int forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *logits, int mode) {
     const ll_model *m = e->m;
     if (T < 1) return ll_fail("no tokens to process");
+    if (mode == LL_LOGITS_ROWS && !e->rows) return ll_fail("LL_LOGITS_ROWS needs ll_engine_forward_tree_rows");
     if (pos0 < 0 || pos0 + T > e->n_ctx)
         return ll_fail("positions %d..%d exceed the context of %d tokens", pos0, pos0 + T - 1, e->n_ctx);
     if (ensure_buffers(e, T)) return -1;

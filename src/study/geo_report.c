@@ -245,7 +245,7 @@ int ll_geometry_report(ll_store *s, const char *dir, const char *command) {
                          "(%s).", l, m, m > 0 ? "yes, it rises" : "no, it does not rise here");
     } else ll_page_para(&P, "Examples raise the attention-ID at the last layer: not measured (no fixed condition).");
     ll_sb_printf(&P.html, "</li><li>");
-    const ll_geo_block *Y = Fs && Fs->n_correct > 0 && Fs->n_correct < Fs->n ? Fs : F;
+    const ll_geo_block *Y = Fs && Fs->n_correct >= GEO_MIN_CLASS && Fs->n - Fs->n_correct >= GEO_MIN_CLASS ? Fs : F;
     if (Y && (Y->n_correct < GEO_MIN_CLASS || Y->n - Y->n_correct < GEO_MIN_CLASS))
         ll_page_para(&P, "The larger ΔID, the likelier a correct answer (%s): not testable in this run: %d of %d answers "
                          "correct (r = %.3f at layer %d; a correlation or its bootstrap interval needs at least %d of each).",
