@@ -209,9 +209,23 @@ int ll_eval_run_batch(ll_eval_session *S, int k, int max_n, ll_eval_item_result 
         grp[j] = gr + (size_t)j * 64;
     }
     if (!rc && ll_eval_score_batch(S->e, S->m->n_vocab, items, n_req, n, S->logits, llp, grp)) {
-        const ll_eval_item *a = &S->t->items[S->items[k]], *b = &S->t->items[S->items[k + n - 1]];
-        rc = ll_fail_prefix("%s items %d..%d (%s:%ld-%ld): ", S->t->name, S->items[k], S->items[k + n - 1],
-                            path_of(S->t), a->line, b->line);
+        /* a batch failed (a non-finite value, say): run its items one at a time, so the error names the item
+         * and its position as it would without batching (and the items before it are kept) */
+        ll_clear_error();
+        free(items);
+        free(n_req);
+        free(llv);
+        free(llp);
+        free(gr);
+        free(grp);
+        for (int j = 0; j < n; j++) {
+            if (ll_eval_run_item(S, k + j, &r[j])) {
+                for (int q = 0; q < j; q++) ll_eval_item_result_free(&r[q]);
+                return -1;
+            }
+        }
+        *n_done = n;
+        return 0;
     }
     for (int j = 0; !rc && j < n; j++)
         if (fill_loglik(S, k + j, llp[j], grp[j], &r[j])) {
