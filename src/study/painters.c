@@ -601,12 +601,7 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s, ll_pain
     for (int i = 0; i < P.n; i++)
         if (P.v[i].lambada_only) sel[nl++] = &P.v[i];
     if (have_lambada && nl && run_items(m, o, s, &lambada, lam_items, n_lam, sel, nl, o->reuse ? rec : NULL, &g)) goto done;
-    if (ppl_ids) {
-        int ng = 0;
-        for (int i = 0; i < P.n; i++)
-            if (!strcmp(P.v[i].grp, "grid")) sel[ng++] = &P.v[i];
-        if (run_ppl(m, o, s, ppl_ids, n_ppl, sel, ng, o->reuse ? rec : NULL, &g)) goto done;
-    }
+    /* the cosine matrices (minutes) before the perplexity windows (hours on a large grid) */
     if ((o->analyses & LL_PAINTERS_A_COSINE) && have_lambada) {
         ll_probe_samples ss = {0};
         int crc = ll_probe_task_samples(m->tok, o->bos, &lambada, o->cosine_samples, &ss);
@@ -623,6 +618,12 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s, ll_pain
         }
         ll_probe_samples_free(&ss);
         if (crc) goto done;
+    }
+    if (ppl_ids) {
+        int ng = 0;
+        for (int i = 0; i < P.n; i++)
+            if (!strcmp(P.v[i].grp, "grid")) sel[ng++] = &P.v[i];
+        if (run_ppl(m, o, s, ppl_ids, n_ppl, sel, ng, o->reuse ? rec : NULL, &g)) goto done;
     }
     snprintf(g.what, sizeof g.what, "done");
     say(&g);

@@ -323,11 +323,44 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
         ll_sb_printf(&P.html, "</tr>");
     }
     ll_sb_printf(&P.html, "</table>\n");
-    /* perplexity table */
-    double mn, pp;
-    long long tok;
-    if (ll_store_get_ppl(s, "full", &mn, &pp, &tok) == 1) {
-        ll_sb_printf(&P.html, "<h2>Perplexity</h2><p>Full model: %.4g over %lld tokens.</p><table><tr><th>s</th><th>M</th>", pp, tok);
+    /* perplexity table: the finished perplexities; while the windows still run, every plan's perplexity over
+     * the windows all of them have finished (window-major order: they advance together) */
+    double pp;
+    long long tok, at_w = -1, n_w = 0, n_grid = 0;
+    bool have_ppl = ll_store_get_ppl(s, "full", NULL, &pp, &tok) == 1;
+    if (!have_ppl) {
+        ll_store_plan *pl;
+        int npl;
+        if (!ll_store_list_plans(s, &pl, &npl)) {
+            long long wmin = -2;
+            for (int i = 0; i < npl; i++) {
+                if (strcmp(pl[i].grp, "grid")) continue;
+                n_grid++;
+                long long w;
+                double tt, sec;
+                long long sc;
+                int k = ll_store_last_ppl_window(s, pl[i].plan, &w, &tt, &sc, &sec);
+                if (k != 1) { wmin = -1; break; }
+                if (wmin == -2 || w < wmin) wmin = w;
+            }
+            free(pl);
+            n_w = (long long)ll_store_get_progress(s, "total_ppl_windows");
+            if (wmin >= 0) {
+                double tt;
+                at_w = wmin;
+                have_ppl = ll_store_get_ppl_window(s, "full", at_w, &tt, &tok) == 1 && tok > 0;
+                if (have_ppl) pp = exp(tt / (double)tok);
+            }
+        }
+        ll_clear_error();
+    }
+    if (have_ppl) {
+        ll_sb_printf(&P.html, "<h2>Perplexity</h2><p>Full model: %.4g over %lld tokens.", pp, tok);
+        if (at_w >= 0)
+            ll_sb_printf(&P.html, " <b>Partial:</b> every plan over the first %lld windows, the ones all plans have "
+                                  "finished (%lld windows in all per plan; the study resumes the rest).", at_w + 1,
+                         n_grid > 0 ? n_w / n_grid : 0);
+        ll_sb_printf(&P.html, "</p><table><tr><th>s</th><th>M</th>");
         for (int v = 0; v < N_GV; v++) ll_sb_printf(&P.html, "<th>%s</th>", GRID_VARIANTS[v]);
         ll_sb_printf(&P.html, "</tr>");
         for (int i = 0; i < ns; i++) {
@@ -339,7 +372,12 @@ int ll_painters_report(ll_store *s, const char *dir, const char *command, double
                     const ll_score_row *r = get(&S, "grid", "looped_parallel", starts[i], -2, -1, "median", "normalised");
                     snprintf(spec, sizeof spec, "%s", r ? r->plan : "");
                 } else snprintf(spec, sizeof spec, "%s:%d", GRID_VARIANTS[v], starts[i]);
-                if (ll_store_get_ppl(s, spec, &mn, &pp, &tok) == 1) ll_sb_printf(&P.html, "<td>%.4g</td>", pp);
+                double tt, x = NAN;
+                long long sc;
+                if (at_w < 0 && ll_store_get_ppl(s, spec, NULL, &x, NULL) != 1) x = NAN;
+                if (at_w >= 0 && (ll_store_get_ppl_window(s, spec, at_w, &tt, &sc) != 1 || sc <= 0)) x = NAN;
+                else if (at_w >= 0) x = exp(tt / (double)sc);
+                if (isfinite(x)) ll_sb_printf(&P.html, "<td>%.4g</td>", x);
                 else ll_sb_printf(&P.html, "<td>&ndash;</td>");
             }
             ll_sb_printf(&P.html, "</tr>");

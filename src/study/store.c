@@ -595,6 +595,22 @@ int ll_store_last_ppl_window(ll_store *s, const char *plan, long long *window, d
     return db_fail(s, "reading perplexity windows");
 }
 
+int ll_store_get_ppl_window(ll_store *s, const char *plan, long long window, double *total, long long *scored) {
+    sqlite3_stmt *st = prep(s, "SELECT total, scored FROM ppl_windows WHERE plan = ? AND window = ?");
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, plan, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, window);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        if (total) *total = sqlite3_column_double(st, 0);
+        if (scored) *scored = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW) return 1;
+    if (rc == SQLITE_DONE) return 0;
+    return db_fail(s, "reading a perplexity window");
+}
+
 int ll_store_get_ppl(ll_store *s, const char *plan, double *mean_nll, double *ppl, long long *tokens) {
     sqlite3_stmt *st = prep(s, "SELECT mean_nll, ppl, tokens FROM ppl WHERE plan = ?");
     if (!st) return -1;

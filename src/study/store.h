@@ -94,6 +94,8 @@ int ll_store_put_ppl_window(ll_store *s, const char *plan, long long window, dou
                             double seconds);
 int ll_store_last_ppl_window(ll_store *s, const char *plan, long long *window, double *total, long long *scored,
                              double *seconds);
+/* A plan's running total after window w: 1 and the values if stored, 0 if not, -1 on error. */
+int ll_store_get_ppl_window(ll_store *s, const char *plan, long long window, double *total, long long *scored);
 /* 1 and the values if stored, 0 if not, -1 on error. */
 int ll_store_get_ppl(ll_store *s, const char *plan, double *mean_nll, double *ppl, long long *tokens);
 
