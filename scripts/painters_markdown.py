@@ -5,6 +5,7 @@ each task's normalised score per variant at three M, perplexity per variant and 
 switch extremes on LAMBADA, and the looped-parallel grid's best k per M. Reads DIR/scores.csv and
 DIR/results.sqlite (made by `layerlab study export DIR`). Standard library only."""
 import csv
+import math
 import sqlite3
 import sys
 
@@ -68,9 +69,16 @@ def main():
     # perplexity
     ppl = {p: (t, x) for p, t, x in db.execute("SELECT plan, tokens, ppl FROM ppl")}
     plans = {p: (v, s, m, seed, k) for p, v, s, m, seed, k in db.execute("SELECT plan, variant, s, m, seed, k FROM plans WHERE grp = 'grid'")}
+    partial = ""
+    if "full" not in ppl:   # windows still running: every plan over the windows all grid plans have finished
+        last = dict(db.execute("SELECT plan, max(window) FROM ppl_windows GROUP BY plan"))
+        if plans and all(p in last for p in plans):
+            w = min(last[p] for p in plans)
+            ppl = {p: (n, math.exp(t / n)) for p, t, n in db.execute("SELECT plan, total, scored FROM ppl_windows WHERE window = ?", (w,))}
+            partial = f"; partial: the first {w + 1} windows of 1024 tokens, the ones every plan has finished"
     if ppl:
-        print(f"\nWikiText-2 perplexity ({ppl.get('full', (0, 0))[0]} tokens scored; full model {f(ppl.get('full', (0, float('nan')))[1], 2)}), "
-              "per variant and M (random: seed 0):\n")
+        print(f"\nWikiText-2 perplexity ({ppl.get('full', (0, 0))[0]} tokens scored{partial}; full model "
+              f"{f(ppl.get('full', (0, float('nan')))[1], 2)}), per variant and M (random: seed 0):\n")
         print("| variant | " + " | ".join(f"M={m}" for m in Ms) + " |")
         print("|---|" + "---:|" * len(Ms))
         for v in VARIANTS:
