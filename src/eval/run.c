@@ -181,6 +181,17 @@ static int fill_loglik(ll_eval_session *S, int k, const double *ll, const bool *
     return ll_eval_item_score(t, i, ir);
 }
 
+/* items k..k+n-1 one per forward, into r[0..n); on an error the results made so far are freed */
+static int one_by_one(ll_eval_session *S, int k, int n, ll_eval_item_result *r, int *n_done) {
+    for (int j = 0; j < n; j++)
+        if (ll_eval_run_item(S, k + j, &r[j])) {
+            for (int q = 0; q < j; q++) ll_eval_item_result_free(&r[q]);
+            return -1;
+        }
+    *n_done = n;
+    return 0;
+}
+
 int ll_eval_run_batch(ll_eval_session *S, int k, int max_n, ll_eval_item_result *r, int *n_done) {
     *n_done = 0;
     if (k < 0 || k >= S->n || max_n < 1) return ll_fail("items %d.. (%d) of a session of %d", k, max_n, S->n);
@@ -192,11 +203,7 @@ int ll_eval_run_batch(ll_eval_session *S, int k, int max_n, ll_eval_item_result 
             rows += S->cost_rows[k + n];
             n++;
         }
-    if (n <= 1) {   /* one item (too long to share a forward, or gsm8k): as ll_eval_run_item */
-        if (ll_eval_run_item(S, k, &r[0])) return -1;
-        *n_done = 1;
-        return 0;
-    }
+    if (n <= 1) return one_by_one(S, k, 1, r, n_done);   /* too long to share a forward, or gsm8k */
     const ll_eval_toks **items = ll_malloc((size_t)n * sizeof *items);
     int *n_req = ll_malloc((size_t)n * sizeof *n_req);
     double *llv = ll_malloc((size_t)n * 64 * sizeof *llv), **llp = ll_malloc((size_t)n * sizeof *llp);
@@ -208,26 +215,10 @@ int ll_eval_run_batch(ll_eval_session *S, int k, int max_n, ll_eval_item_result 
         llp[j] = llv + (size_t)j * 64;
         grp[j] = gr + (size_t)j * 64;
     }
-    if (!rc && ll_eval_score_batch(S->e, S->m->n_vocab, items, n_req, n, S->logits, llp, grp)) {
-        /* a batch failed (a non-finite value, say): run its items one at a time, so the error names the item
-         * and its position as it would without batching (and the items before it are kept) */
-        ll_clear_error();
-        free(items);
-        free(n_req);
-        free(llv);
-        free(llp);
-        free(gr);
-        free(grp);
-        for (int j = 0; j < n; j++) {
-            if (ll_eval_run_item(S, k + j, &r[j])) {
-                for (int q = 0; q < j; q++) ll_eval_item_result_free(&r[q]);
-                return -1;
-            }
-        }
-        *n_done = n;
-        return 0;
-    }
-    for (int j = 0; !rc && j < n; j++)
+    /* a batch that fails (a non-finite value, say) runs its items one at a time, so the error names the item
+     * and its position as it would without batching */
+    bool failed = !rc && ll_eval_score_batch(S->e, S->m->n_vocab, items, n_req, n, S->logits, llp, grp);
+    for (int j = 0; !rc && !failed && j < n; j++)
         if (fill_loglik(S, k + j, llp[j], grp[j], &r[j])) {
             for (int q = 0; q <= j; q++) ll_eval_item_result_free(&r[q]);
             rc = -1;
@@ -238,6 +229,10 @@ int ll_eval_run_batch(ll_eval_session *S, int k, int max_n, ll_eval_item_result 
     free(llp);
     free(gr);
     free(grp);
+    if (failed) {
+        ll_clear_error();
+        return one_by_one(S, k, n, r, n_done);
+    }
     if (!rc) *n_done = n;
     return rc;
 }

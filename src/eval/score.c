@@ -294,14 +294,7 @@ int ll_eval_score(ll_engine *e, int n_vocab, const ll_eval_toks *t, int n, float
     /* the model input of request r is (ctx + cont)[:-1]; the prefix P shared by all inputs, at most the
      * shortest context, runs once; its last row predicts the first continuation token of a request whose
      * context is exactly P long */
-    int P = t[0].n_ctx;
-    for (int r = 1; r < n; r++)
-        if (t[r].n_ctx < P) P = t[r].n_ctx;
-    for (int r = 1; r < n; r++) {
-        int j = 0;
-        while (j < P && tok_at(&t[r], j) == tok_at(&t[0], j)) j++;
-        P = j;
-    }
+    int P = shared_prefix(t, n);
     float *last = NULL;
     if (P > 0) {
         last = malloc((size_t)n_vocab * sizeof *last);
