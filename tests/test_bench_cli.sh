@@ -30,6 +30,17 @@ PY
 if [ "$(wc -l < "$tmp/b.csv")" -eq 2 ] && head -n1 "$tmp/b.csv" | grep -q "^model,.*avg_ts,stddev_ts" && grep -q ",pp8,8,2," "$tmp/b.csv" && [ ! -s "$tmp/err" ]
 then echo "ok: bench -o csv: one pp8 row, --quiet silent"; else echo "FAIL: bench -o csv: $(cat "$tmp/b.csv" "$tmp/err")"; fail=1; fi
 "$LAYERLAB" bench "$S" -p 8 -n 4 -r 1 --plan "0,1,1,2-4" 2> /dev/null | grep -q "| 0,1,1,2-4 | tg4 |" && echo "ok: bench --plan shown" || { echo "FAIL: bench --plan"; fail=1; }
+# --machine: the bounds the bench scripts divide by. Only that they are measured numbers is asserted (a read
+# of 1 GiB at > 0.1 GB/s and FMAs at > 0.1 GFLOP/s: any machine; no speed threshold in a unit test).
+"$LAYERLAB" bench --machine -t 1 -r 1 -o json --quiet > "$tmp/m.json" 2> "$tmp/err" && python3 - "$tmp/m.json" <<'PY' || { echo "FAIL: bench --machine: $(cat "$tmp/err")"; fail=1; }
+import json, math, sys
+j = json.load(open(sys.argv[1]))
+assert j["threads"] == 1 and j["reps"] == 1 and j["read_bytes"] == 1 << 30 and j["kernels"], j
+for k in ("read_gbs_median", "read_gbs_max", "fma_gflops_median", "fma_gflops_max"):
+    assert math.isfinite(j[k]) and j[k] > 0.1, (k, j[k])
+assert j["read_gbs_max"] >= j["read_gbs_median"] and j["fma_gflops_max"] >= j["fma_gflops_median"], j
+print(f"ok: bench --machine: {j['read_gbs_median']:.1f} GB/s read, {j['fma_gflops_median']:.1f} GFLOP/s FMA at 1 thread")
+PY
 refuse() {  # WHAT PATTERN args...
     local what=$1 pat=$2; shift 2
     if "$LAYERLAB" bench "$@" > /dev/null 2> "$tmp/err"; then echo "FAIL: $what: exit 0"; fail=1
@@ -40,4 +51,6 @@ refuse "nothing to measure" "leave nothing to measure" "$S" -p 0 -n 0
 refuse "past the context" "exceed the model's context" "$S" -p 4096
 refuse "unknown format" "expected md, json or csv" "$S" -o xml
 refuse "zero repetitions" "" "$S" -r 0
+refuse "--machine with a model" "measures the machine, not a model" --machine "$S"
+refuse "--machine -o csv" "csv is not offered" --machine -o csv -r 1
 exit $fail

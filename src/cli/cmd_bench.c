@@ -8,6 +8,8 @@
 #include "model/model.h"
 #include "run/bench.h"
 #include "run/engine.h"
+#include "run/machine.h"
+#include "tensor/pool.h"
 
 static const char *USAGE =
     "usage: layerlab bench MODEL [-p N] [-n M] [-r R] [-t THREADS] [--plan SPEC] [--exact|--llamacpp]\n"
@@ -16,7 +18,10 @@ static const char *USAGE =
     "(default 512) from an empty cache; tg M = M single-token forwards from position 0 (default 128); each\n"
     "repeated R times (-r, --reps; default 5) after one untimed warm-up. Prints tokens/s, mean ± sd over the\n"
     "repetitions (and the median), tokenizing and sampling excluded (fixed pseudo-random token ids). -p 0 or\n"
-    "-n 0 leaves that test out. --plan measures a plan's own speed; --json is -o json. Progress on stderr.\n";
+    "-n 0 leaves that test out. --plan measures a plan's own speed; --json is -o json. Progress on stderr.\n"
+    "       layerlab bench --machine [-t THREADS] [-r R] [-o md|json]\n"
+    "What the machine allows, no model: read bandwidth over a 1 GiB buffer (GB/s, each thread reading its\n"
+    "share) and peak fp32 FMA throughput in 8-lane FMAs (GFLOP/s), median and max of R repetitions.\n";
 
 typedef struct {
     bool quiet;
@@ -27,6 +32,44 @@ static void progress(void *ctx, const char *test, int rep, int reps, double secs
     if (p->quiet) return;
     if (rep == 0) fprintf(stderr, "layerlab: bench %s warm-up: %.3f s\n", test, secs);
     else fprintf(stderr, "layerlab: bench %s run %d/%d: %.3f s\n", test, rep, reps, secs);
+}
+
+static void machine_progress(void *ctx, const char *what, int rep, int reps) {
+    bench_prog *p = ctx;
+    if (!p->quiet) fprintf(stderr, "layerlab: bench --machine %s %d/%d\n", what, rep, reps);
+}
+
+static int run_machine(const cli_common *c, int reps, bench_prog *bp, const char *fmt) {
+    if (!strcmp(fmt, "csv")) return cli_error("bench --machine: -o csv is not offered; use md or json");
+    ll_machine_opts mo;
+    ll_machine_default_opts(&mo);
+    if (reps > 0) mo.reps = reps;
+    mo.progress = machine_progress;
+    mo.progress_ctx = bp;
+    ll_pool *pool = ll_pool_new(c->threads);
+    if (!pool) return cli_lib_error(), 1;
+    ll_machine_results r;
+    int rc = ll_machine_measure(pool, &mo, &r);
+    ll_pool_free(pool);
+    if (rc) return cli_lib_error(), 1;
+    if (!strcmp(fmt, "json")) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "threads", r.threads);
+        cJSON_AddStringToObject(j, "kernels", r.kernels);
+        cJSON_AddNumberToObject(j, "read_bytes", (double)mo.bytes);
+        cJSON_AddNumberToObject(j, "reps", mo.reps);
+        cJSON_AddNumberToObject(j, "read_gbs_median", r.read_gbs_median);
+        cJSON_AddNumberToObject(j, "read_gbs_max", r.read_gbs_max);
+        cJSON_AddNumberToObject(j, "fma_gflops_median", r.fma_gflops_median);
+        cJSON_AddNumberToObject(j, "fma_gflops_max", r.fma_gflops_max);
+        if (cli_print_json(j)) return 1;
+    } else {
+        printf("| threads | kernels | read GB/s (median) | read GB/s (max) | fp32 FMA GFLOP/s (median) | (max) |\n");
+        printf("|---:|---|---:|---:|---:|---:|\n");
+        printf("| %d | %s | %.2f | %.2f | %.1f | %.1f |\n", r.threads, r.kernels, r.read_gbs_median, r.read_gbs_max,
+               r.fma_gflops_median, r.fma_gflops_max);
+    }
+    return fflush(stdout) == 0 ? 0 : cli_error("error writing stdout");
 }
 
 static void test_name(char *buf, size_t n, const char *kind, int tokens) { snprintf(buf, n, "%s%d", kind, tokens); }
@@ -40,6 +83,7 @@ int cmd_bench(int argc, char **argv) {
     o.progress = progress;
     o.progress_ctx = &bp;
     const char *fmt = NULL;
+    bool machine = false, reps_set = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         long long x;
@@ -47,7 +91,7 @@ int cmd_bench(int argc, char **argv) {
         if (!strcmp(a, "-p") || !strcmp(a, "-n") || !strcmp(a, "-r") || !strcmp(a, "--reps")) {
             bool reps = a[1] == 'r' || a[2] == 'r';
             if (!(v = cli_value(argc, argv, &i)) || cli_parse_int(a, v, reps ? 1 : 0, reps ? 1000 : 1 << 20, &x)) return 1;
-            if (reps) o.reps = (int)x;
+            if (reps) o.reps = (int)x, reps_set = true;
             else if (a[1] == 'p') o.n_prompt = (int)x;
             else o.n_gen = (int)x;
             continue;
@@ -60,12 +104,17 @@ int cmd_bench(int argc, char **argv) {
             continue;
         }
         if (!strcmp(a, "--no-warmup")) { o.warmup = false; continue; }
+        if (!strcmp(a, "--machine")) { machine = true; continue; }
         if (!strcmp(a, "--quiet")) { bp.quiet = true; continue; }
         int r = cli_common_arg(&c, argc, argv, &i);
         if (r < 0) return 1;
         if (r == 0) return cli_error("bench: unknown option '%s'\n%s", a, USAGE);
     }
     if (!fmt) fmt = c.json ? "json" : "md";
+    if (machine) {
+        if (c.model) return cli_error("bench --machine measures the machine, not a model: leave out '%s'", c.model);
+        return run_machine(&c, reps_set ? o.reps : 0, &bp, fmt);
+    }
     if (!o.n_prompt && !o.n_gen) return cli_error("bench: -p 0 and -n 0 leave nothing to measure");
     ll_model *m = cli_open_model(&c, false);
     if (!m) return 1;
