@@ -451,12 +451,46 @@ static void bench(uint32_t type, int64_t ncols, size_t weight_bytes, int ref) {
     free(out);
 }
 
+/* ll_type_gemm: every (row, token) of a tiled product bit for bit what vec_dot gives for the pair, for
+ * row and token counts around every tile edge (1..9 x 1..9), unaligned row strides. */
+static void test_gemm_q(void) {
+    for (size_t q = 0; q < N_QUANTS; q++) {
+        uint32_t type = k_quants[q].type;
+        ll_gemm_q_fn gemm = ll_type_gemm(type);
+        if (!gemm) continue;
+        const ll_type_traits *t = ll_type_get(type), *dt = ll_type_get(t->vec_dot_type);
+        const int64_t K = t->blck == 32 ? 96 : 512;
+        const size_t wrow = ll_row_size(type, K) + 3, xrow = ll_row_size(t->vec_dot_type, K) + 5;
+        uint8_t *w = malloc(wrow * 9), *x = malloc(xrow * 9);
+        float *act = malloc((size_t)K * sizeof(float)), y[81], want[81];
+        for (int r = 0; r < 9; r++) random_weights(&k_quants[q], w + (size_t)r * wrow, K);
+        for (int i = 0; i < 9; i++) {
+            random_floats(act, K, i & 1 ? 1.0f : 0.05f);
+            dt->from_float(act, x + (size_t)i * xrow, K);
+        }
+        for (int i = 0; i < 9; i++)
+            for (int r = 0; r < 9; r++) t->vec_dot(K, &want[i * 9 + r], w + (size_t)r * wrow, x + (size_t)i * xrow);
+        int bad = 0;
+        for (int nr = 1; nr <= 9; nr++)
+            for (int nt = 1; nt <= 9; nt++) {
+                gemm(K, w, wrow, nr, x, xrow, nt, y, 9);
+                for (int i = 0; i < nt; i++)
+                    for (int r = 0; r < nr; r++) bad += fbits(y[i * 9 + r]) != fbits(want[i * 9 + r]);
+            }
+        CHECK(bad == 0, "%s tiled gemm vs vec_dot: %d elements differ in their bits", t->name, bad);
+        free(w);
+        free(x);
+        free(act);
+    }
+}
+
 int main(void) {
     test_half();
     test_table();
     test_to_float();
     test_from_float();
     test_vec_dot();
+    test_gemm_q();
     printf("vec_dot throughput, single thread, kernels: %s%s\n", ll_type_kernels(),
 #if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
            "");

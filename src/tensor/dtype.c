@@ -656,6 +656,14 @@ size_t ll_row_size(uint32_t type, int64_t n) {
     return (size_t)(n / t->blck) * t->type_size;
 }
 
+ll_gemm_q_fn ll_type_gemm(uint32_t type) {
+#if defined(LL_HAVE_X86)
+    if (type == LL_TYPE_Q4_1) return ll_x86_gemm_q4_1;
+#endif
+    (void)type;
+    return NULL;
+}
+
 const char *ll_type_kernels(void) {
 #if defined(LL_HAVE_X86)
     return "avx2+fma+f16c"

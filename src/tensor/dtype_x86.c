@@ -232,28 +232,76 @@ void ll_x86_vec_dot_q4_0(int64_t n, float *s, const void *vx, const void *vy) {
     *s = hsum_ps(_mm256_add_ps(a0, a1));
 }
 
-/* q4_1 x q8_1: d*dy * sum(q*qy) + m*s, with [d, m] * [dy, s] in one multiply; lane 1 of `ms`
- * accumulates the m*s terms. */
-static inline __m256 blk_q4_1(const uint8_t *x, const uint8_t *y, __m256 acc, __m128 *ms) {
-    __m128 p = _mm_mul_ps(h2_pair(x), h2_pair(y));
-    *ms = _mm_add_ps(*ms, p);
-    __m256 f = _mm256_cvtepi32_ps(dot_u8s8(nibbles32(x + 4), ld256(y + 4)));
-    return _mm256_fmadd_ps(_mm256_broadcastss_ps(p), f, acc);
-}
+/* q4_1 x q8_1: d*dy * sum(q*qy) + m*s. Every element y[t][r] takes the same sequence whatever the tile:
+ * per block acc = fma(bcast(d*dy), cvt(int lanes), acc) in one accumulator, ms = ms + m*s (float, in
+ * block order); result hsum_ps(acc) + ms. So vec_dot (a 1 x 1 tile) and the tiled GEMM below agree bit for
+ * bit, and a token's result does not depend on how many tokens share its batch. */
+#define Q41_TILE(NR, NT)                                                                                      \
+    static void q41_##NR##x##NT(int64_t nb, const uint8_t *w, size_t wrow, const uint8_t *x, size_t xrow,      \
+                                float *y, int64_t ldy) {                                                      \
+        __m256 acc[NR][NT];                                                                                   \
+        __m128 ms[NR][NT];                                                                                    \
+        for (int r = 0; r < NR; r++)                                                                          \
+            for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps(), ms[r][t] = _mm_setzero_ps();        \
+        for (int64_t b = 0; b < nb; b++) {                                                                    \
+            __m256i qy[NT];                                                                                   \
+            __m128 dsy[NT];                                                                                   \
+            for (int t = 0; t < NT; t++) {                                                                    \
+                const uint8_t *yb = x + (size_t)t * xrow + (size_t)b * LL_Q8_1_SIZE;                          \
+                dsy[t] = h2_pair(yb);                                                                         \
+                qy[t] = ld256(yb + 4);                                                                        \
+            }                                                                                                 \
+            for (int r = 0; r < NR; r++) {                                                                    \
+                const uint8_t *wb = w + (size_t)r * wrow + (size_t)b * LL_Q4_1_SIZE;                          \
+                const __m128 dmw = h2_pair(wb);                                                               \
+                const __m256i qw = nibbles32(wb + 4);                                                         \
+                for (int t = 0; t < NT; t++) {                                                                \
+                    const __m128 p = _mm_mul_ps(dmw, dsy[t]); /* [d*dy, m*s] */                               \
+                    ms[r][t] = _mm_add_ps(ms[r][t], p);                                                       \
+                    const __m256 f = _mm256_cvtepi32_ps(dot_u8s8(qw, qy[t]));                                 \
+                    acc[r][t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(p), f, acc[r][t]);                      \
+                }                                                                                             \
+            }                                                                                                 \
+        }                                                                                                     \
+        for (int r = 0; r < NR; r++)                                                                          \
+            for (int t = 0; t < NT; t++)                                                                      \
+                y[t * ldy + r] = hsum_ps(acc[r][t]) + _mm_cvtss_f32(_mm_shuffle_ps(ms[r][t], ms[r][t], 1));    \
+    }
+Q41_TILE(1, 1)
+Q41_TILE(4, 1)
+Q41_TILE(1, 4)
+#if defined(LL_AVX512)
+Q41_TILE(4, 4) /* 16 accumulators + 16 ms: the 32 vector registers of AVX-512VL */
+#define Q41_NR 4
+#define Q41_NT 4
+#define Q41_BIG q41_4x4
+#else
+Q41_TILE(2, 4)
+#define Q41_NR 2
+#define Q41_NT 4
+#define Q41_BIG q41_2x4
+#endif
 
 void ll_x86_vec_dot_q4_1(int64_t n, float *s, const void *vx, const void *vy) {
-    const uint8_t *x = vx, *y = vy;
-    const int64_t nb = n / LL_QK;
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    __m128 m0 = _mm_setzero_ps(), m1 = _mm_setzero_ps();
-    int64_t i = 0;
-    for (; i + 2 <= nb; i += 2, x += 2 * LL_Q4_1_SIZE, y += 2 * LL_Q8_1_SIZE) {
-        a0 = blk_q4_1(x, y, a0, &m0);
-        a1 = blk_q4_1(x + LL_Q4_1_SIZE, y + LL_Q8_1_SIZE, a1, &m1);
+    q41_1x1(n / LL_QK, vx, 0, vy, 0, s, 1);
+}
+
+void ll_x86_gemm_q4_1(int64_t K, const void *vw, size_t wrow, int64_t nr, const void *vx, size_t xrow, int64_t nt,
+                      float *y, int64_t ldy) {
+    const uint8_t *w = vw, *x = vx;
+    const int64_t nb = K / LL_QK;
+    int64_t t = 0;
+    for (; t + Q41_NT <= nt; t += Q41_NT) {
+        int64_t r = 0;
+        for (; r + Q41_NR <= nr; r += Q41_NR)
+            Q41_BIG(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);
+        for (; r < nr; r++) q41_1x4(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);
     }
-    if (i < nb) a0 = blk_q4_1(x, y, a0, &m0);
-    m0 = _mm_add_ps(m0, m1);
-    *s = hsum_ps(_mm256_add_ps(a0, a1)) + _mm_cvtss_f32(_mm_shuffle_ps(m0, m0, 1));
+    for (; t < nt; t++) {
+        int64_t r = 0;
+        for (; r + 4 <= nr; r += 4) q41_4x1(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);
+        for (; r < nr; r++) q41_1x1(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);
+    }
 }
 
 /* q5_0 x q8_0: the fifth bit clear means q - 16 < 0, i.e. the nibble with 0xf0 or'ed in. */

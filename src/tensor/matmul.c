@@ -44,6 +44,7 @@ typedef struct {
     const float *x;        /* fp32 activations, for quantizing */
     void *xq_out;
     const ll_type_traits *dt;
+    ll_gemm_q_fn gemm;     /* the type's tiled kernel, or NULL: one vec_dot per (row, token) */
 } mm_job;
 
 static void quantize_rows(void *a, int ith, int nth) {
@@ -59,6 +60,11 @@ static void mm_quant(void *a, int ith, int nth) {
     int64_t t0 = n_tiles * ith / nth, t1 = n_tiles * (ith + 1) / nth;
     for (int64_t tile = t0; tile < t1; tile++) {
         int64_t r0 = tile * TILE_ROWS, r1 = r0 + TILE_ROWS < W->nrows ? r0 + TILE_ROWS : W->nrows;
+        if (j->gemm) {
+            j->gemm(W->ncols, (const char *)W->data + (size_t)r0 * W->row_bytes, W->row_bytes, r1 - r0, j->xq, j->xq_row,
+                    j->T, j->y + r0, W->nrows);
+            continue;
+        }
         for (int64_t t = 0; t < j->T; t++) {
             const void *xr = (const char *)j->xq + (size_t)t * j->xq_row;
             float *yr = j->y + t * W->nrows;
@@ -116,6 +122,7 @@ int ll_matmul(ll_pool *pool, ll_workspace *ws, const ll_mat *W, const float *x, 
         ll_pool_run(pool, quantize_rows, &j);
         j.xq = j.xq_out;
     }
+    j.gemm = T > 1 ? ll_type_gemm(W->type) : NULL;
     ll_pool_run(pool, mm_quant, &j);
     return 0;
 }
