@@ -659,6 +659,9 @@ size_t ll_row_size(uint32_t type, int64_t n) {
 ll_gemm_q_fn ll_type_gemm(uint32_t type) {
 #if defined(LL_HAVE_X86)
     if (type == LL_TYPE_Q4_1) return ll_x86_gemm_q4_1;
+    if (type == LL_TYPE_Q8_0) return ll_x86_gemm_q8_0;
+    if (type == LL_TYPE_Q4_0) return ll_x86_gemm_q4_0;
+    if (type == LL_TYPE_Q5_0) return ll_x86_gemm_q5_0;
 #endif
     (void)type;
     return NULL;

@@ -70,7 +70,7 @@ void ll_axpy_rows_multi_f32(int64_t n, int nq, const float *const *a, const floa
  * element is summed in the same order whatever nr and nt, so results do not depend on batch size. */
 void ll_gemm_f32(int64_t K, const float *w, int64_t nr, const float *x, int64_t nt, float *y, int64_t ldy);
 
-/* The quantized GEMM of a weight type where a register-tiled kernel exists (x86: q4_1), else NULL:
+/* The quantized GEMM of a weight type where a register-tiled kernel exists (x86: q4_0, q4_1, q5_0, q8_0), else NULL:
  * y[t*ldy + r] = vec_dot(W row r, activation row t) for r < nr, t < nt, with rows of K elements at wrow /
  * xrow bytes (activations in the type's vec_dot_type). Bit for bit what vec_dot gives for each pair, so a
  * token's result does not depend on its batch. */

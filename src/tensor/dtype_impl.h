@@ -77,6 +77,12 @@ void ll_x86_vec_dot_f16(int64_t n, float *s, const void *x, const void *y);
 void ll_x86_vec_dot_bf16(int64_t n, float *s, const void *x, const void *y);
 void ll_x86_vec_dot_q4_0(int64_t n, float *s, const void *x, const void *y);
 void ll_x86_vec_dot_q4_1(int64_t n, float *s, const void *x, const void *y);
+void ll_x86_gemm_q8_0(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow, int64_t nt,
+                      float *y, int64_t ldy);
+void ll_x86_gemm_q4_0(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow, int64_t nt,
+                      float *y, int64_t ldy);
+void ll_x86_gemm_q5_0(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow, int64_t nt,
+                      float *y, int64_t ldy);
 void ll_x86_gemm_q4_1(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow, int64_t nt,
                       float *y, int64_t ldy);
 void ll_x86_vec_dot_q5_0(int64_t n, float *s, const void *x, const void *y);

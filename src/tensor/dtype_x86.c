@@ -191,46 +191,87 @@ void ll_x86_vec_dot_bf16(int64_t n, float *s, const void *vx, const void *vy) {
 
 /* ---------------------------------------------------------------- 32-element blocks ------------ */
 
-/* q8_0 x q8_0 */
-static inline __m256 blk_q8_0(const uint8_t *x, const uint8_t *y, __m256 acc) {
-    __m128 d = _mm_mul_ss(h1(x), h1(y));
-    __m256 p = _mm256_cvtepi32_ps(dot_s8s8(ld256(x + 2), ld256(y + 2)));
-    return _mm256_fmadd_ps(_mm256_broadcastss_ps(d), p, acc);
+/* q8_0, q4_0, q5_0 x q8_0: signed 32-element weight blocks against q8_0 activations. As for q4_1 below, every
+ * element takes the same sequence whatever the tile — per block acc = fma(bcast(dw*dy), cvt(Σ w·y lanes), acc)
+ * in one accumulator, then hsum_ps — so vec_dot (the 1 x 1 tile) and the tiled GEMM agree bit for bit. The
+ * integer lanes are the sign trick's (|w| · sign(y, w)); |w| is taken once per weight block. */
+static inline __m256i unpack_q8_0(const uint8_t *w) { return ld256(w + 2); }
+static inline __m256i unpack_q4_0(const uint8_t *w) { return _mm256_sub_epi8(nibbles32(w + 2), _mm256_set1_epi8(8)); }
+/* q5_0: the fifth bit clear means q - 16 < 0, i.e. the nibble with 0xf0 or'ed in. */
+static inline __m256i unpack_q5_0(const uint8_t *w) {
+    __m256i hb = bits32(ll_ld_u32(w + 2));
+    return _mm256_or_si256(nibbles32(w + 6), _mm256_andnot_si256(hb, _mm256_set1_epi8((char)0xf0)));
 }
 
-void ll_x86_vec_dot_q8_0(int64_t n, float *s, const void *vx, const void *vy) {
-    const uint8_t *x = vx, *y = vy;
-    const int64_t nb = n / LL_QK;
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 2 <= nb; i += 2, x += 2 * LL_Q8_0_SIZE, y += 2 * LL_Q8_0_SIZE) {
-        a0 = blk_q8_0(x, y, a0);
-        a1 = blk_q8_0(x + LL_Q8_0_SIZE, y + LL_Q8_0_SIZE, a1);
+#define S8_TILE(TY, WSIZE, NR, NT)                                                                            \
+    static void TY##_##NR##x##NT(int64_t nb, const uint8_t *w, size_t wrow, const uint8_t *x, size_t xrow,     \
+                                 float *y, int64_t ldy) {                                                     \
+        __m256 acc[NR][NT];                                                                                   \
+        for (int r = 0; r < NR; r++)                                                                          \
+            for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps();                                     \
+        for (int64_t b = 0; b < nb; b++) {                                                                    \
+            __m256i qy[NT];                                                                                   \
+            __m128 dy[NT];                                                                                    \
+            for (int t = 0; t < NT; t++) {                                                                    \
+                const uint8_t *yb = x + (size_t)t * xrow + (size_t)b * LL_Q8_0_SIZE;                          \
+                dy[t] = h1(yb);                                                                               \
+                qy[t] = ld256(yb + 2);                                                                        \
+            }                                                                                                 \
+            for (int r = 0; r < NR; r++) {                                                                    \
+                const uint8_t *wb = w + (size_t)r * wrow + (size_t)b * (WSIZE);                               \
+                const __m128 dw = h1(wb);                                                                     \
+                const __m256i qw = unpack_##TY(wb), aw = _mm256_sign_epi8(qw, qw);                            \
+                for (int t = 0; t < NT; t++) {                                                                \
+                    const __m256 f = _mm256_cvtepi32_ps(dot_u8s8(aw, _mm256_sign_epi8(qy[t], qw)));           \
+                    acc[r][t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_mul_ss(dw, dy[t])), f, acc[r][t]);  \
+                }                                                                                             \
+            }                                                                                                 \
+        }                                                                                                     \
+        for (int r = 0; r < NR; r++)                                                                          \
+            for (int t = 0; t < NT; t++) y[t * ldy + r] = hsum_ps(acc[r][t]);                                 \
     }
-    if (i < nb) a0 = blk_q8_0(x, y, a0);
-    *s = hsum_ps(_mm256_add_ps(a0, a1));
-}
 
-/* q4_0 x q8_0 */
-static inline __m256 blk_q4_0(const uint8_t *x, const uint8_t *y, __m256 acc) {
-    __m128 d = _mm_mul_ss(h1(x), h1(y));
-    __m256i qx = _mm256_sub_epi8(nibbles32(x + 2), _mm256_set1_epi8(8));
-    __m256 p = _mm256_cvtepi32_ps(dot_s8s8(qx, ld256(y + 2)));
-    return _mm256_fmadd_ps(_mm256_broadcastss_ps(d), p, acc);
-}
+#if defined(LL_AVX512)
+#define S8_NR 4
+#define S8_NT 4
+#else
+#define S8_NR 2
+#define S8_NT 4
+#endif
 
-void ll_x86_vec_dot_q4_0(int64_t n, float *s, const void *vx, const void *vy) {
-    const uint8_t *x = vx, *y = vy;
-    const int64_t nb = n / LL_QK;
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 2 <= nb; i += 2, x += 2 * LL_Q4_0_SIZE, y += 2 * LL_Q8_0_SIZE) {
-        a0 = blk_q4_0(x, y, a0);
-        a1 = blk_q4_0(x + LL_Q4_0_SIZE, y + LL_Q8_0_SIZE, a1);
+#define S8_TILE_X(TY, WSIZE, NR, NT) S8_TILE(TY, WSIZE, NR, NT) /* expands S8_NR / S8_NT first */
+
+/* The tiles of one type, its vec_dot (the 1 x 1 tile) and its GEMM over any nr x nt. */
+#define S8_TYPE(TY, WSIZE)                                                                                    \
+    S8_TILE(TY, WSIZE, 1, 1)                                                                                  \
+    S8_TILE(TY, WSIZE, 1, 4)                                                                                  \
+    S8_TILE_X(TY, WSIZE, S8_NR, S8_NT)                                                                        \
+    void ll_x86_vec_dot_##TY(int64_t n, float *s, const void *vx, const void *vy) {                           \
+        TY##_1x1(n / LL_QK, vx, 0, vy, 0, s, 1);                                                              \
+    }                                                                                                         \
+    void ll_x86_gemm_##TY(int64_t K, const void *vw, size_t wrow, int64_t nr, const void *vx, size_t xrow,    \
+                          int64_t nt, float *y, int64_t ldy) {                                                \
+        const uint8_t *w = vw, *x = vx;                                                                       \
+        const int64_t nb = K / LL_QK;                                                                         \
+        int64_t t = 0;                                                                                        \
+        for (; t + S8_NT <= nt; t += S8_NT) {                                                                 \
+            int64_t r = 0;                                                                                    \
+            for (; r + S8_NR <= nr; r += S8_NR)                                                               \
+                S8_BIG(TY)(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy); \
+            for (; r < nr; r++)                                                                               \
+                TY##_1x4(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);   \
+        }                                                                                                     \
+        for (; t < nt; t++)                                                                                   \
+            for (int64_t r = 0; r < nr; r++)                                                                  \
+                TY##_1x1(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);   \
     }
-    if (i < nb) a0 = blk_q4_0(x, y, a0);
-    *s = hsum_ps(_mm256_add_ps(a0, a1));
-}
+#define S8_CAT(a, b, c) a##_##b##x##c
+#define S8_BIG_(TY, R, T) S8_CAT(TY, R, T)
+#define S8_BIG(TY) S8_BIG_(TY, S8_NR, S8_NT)
+
+S8_TYPE(q8_0, LL_Q8_0_SIZE)
+S8_TYPE(q4_0, LL_Q4_0_SIZE)
+S8_TYPE(q5_0, LL_Q5_0_SIZE)
 
 /* q4_1 x q8_1: d*dy * sum(q*qy) + m*s. Every element y[t][r] takes the same sequence whatever the tile:
  * per block acc = fma(bcast(d*dy), cvt(int lanes), acc) in one accumulator, ms = ms + m*s (float, in
@@ -302,28 +343,6 @@ void ll_x86_gemm_q4_1(int64_t K, const void *vw, size_t wrow, int64_t nr, const 
         for (; r + 4 <= nr; r += 4) q41_4x1(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);
         for (; r < nr; r++) q41_1x1(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);
     }
-}
-
-/* q5_0 x q8_0: the fifth bit clear means q - 16 < 0, i.e. the nibble with 0xf0 or'ed in. */
-static inline __m256 blk_q5_0(const uint8_t *x, const uint8_t *y, __m256 acc) {
-    __m128 d = _mm_mul_ss(h1(x), h1(y));
-    __m256i hb = bits32(ll_ld_u32(x + 2));
-    __m256i qx = _mm256_or_si256(nibbles32(x + 6), _mm256_andnot_si256(hb, _mm256_set1_epi8((char)0xf0)));
-    __m256 p = _mm256_cvtepi32_ps(dot_s8s8(qx, ld256(y + 2)));
-    return _mm256_fmadd_ps(_mm256_broadcastss_ps(d), p, acc);
-}
-
-void ll_x86_vec_dot_q5_0(int64_t n, float *s, const void *vx, const void *vy) {
-    const uint8_t *x = vx, *y = vy;
-    const int64_t nb = n / LL_QK;
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 2 <= nb; i += 2, x += 2 * LL_Q5_0_SIZE, y += 2 * LL_Q8_0_SIZE) {
-        a0 = blk_q5_0(x, y, a0);
-        a1 = blk_q5_0(x + LL_Q5_0_SIZE, y + LL_Q8_0_SIZE, a1);
-    }
-    if (i < nb) a0 = blk_q5_0(x, y, a0);
-    *s = hsum_ps(_mm256_add_ps(a0, a1));
 }
 
 static inline __m256 blk_q5_1(const uint8_t *x, const uint8_t *y, __m256 acc, __m128 *ms) {
