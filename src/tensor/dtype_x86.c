@@ -62,11 +62,6 @@ static inline __m256i dot_u8s8(__m256i u, __m256i s) {
 #endif
 }
 
-/* Sums of 4 adjacent s8*s8 products; b must not hold -128 where a is negative. */
-static inline __m256i dot_s8s8(__m256i a, __m256i b) {
-    return dot_u8s8(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
-}
-
 /* acc + pairwise int16 products summed to int32. */
 static inline __m256i madd_acc(__m256i acc, __m256i a, __m256i b) {
 #if defined(LL_VNNI)
