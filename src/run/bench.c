@@ -22,6 +22,11 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+double ll_bench_sort_median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 static int summarise(ll_bench_test *t) {
     double *ts = malloc((size_t)t->reps * sizeof *ts);
     if (!ts) return ll_fail("out of memory");
@@ -33,10 +38,9 @@ static int summarise(ll_bench_test *t) {
     t->mean_ts = sum / t->reps;
     for (int k = 0; k < t->reps; k++) sq += (ts[k] - t->mean_ts) * (ts[k] - t->mean_ts);
     t->sd_ts = t->reps > 1 ? sqrt(sq / (t->reps - 1)) : 0;
-    qsort(ts, (size_t)t->reps, sizeof *ts, cmp_double);
+    t->median_ts = ll_bench_sort_median(ts, t->reps);
     t->min_ts = ts[0];
     t->max_ts = ts[t->reps - 1];
-    t->median_ts = t->reps % 2 ? ts[t->reps / 2] : 0.5 * (ts[t->reps / 2 - 1] + ts[t->reps / 2]);
     free(ts);
     return 0;
 }

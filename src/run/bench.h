@@ -37,5 +37,7 @@ typedef struct {
 /* The engine's context must hold max(n_prompt, n_gen) tokens. 0, or -1 with the error set. */
 int ll_bench_run(ll_engine *e, int n_vocab, const ll_bench_opts *o, ll_bench_results *r);
 void ll_bench_results_free(ll_bench_results *r);
+/* Sorts v[0..n) ascending (n >= 1) and returns its median (the mean of the middle two for even n). */
+double ll_bench_sort_median(double *v, int n);
 
 #endif

@@ -1,6 +1,8 @@
 /* machine.c — read bandwidth and peak FMA throughput of the machine, measured on the thread pool. */
 #include "run/machine.h"
 
+#include "run/bench.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,17 +86,6 @@ static void fma_share(void *a, int ith, int nth) {
 #endif
 }
 
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void med_max(double *v, int n, double *med, double *mx) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    *med = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-    *mx = v[n - 1];
-}
-
 int ll_machine_measure(ll_pool *pool, const ll_machine_opts *o, ll_machine_results *r) {
     memset(r, 0, sizeof *r);
     int nth = ll_pool_size(pool), reps = o->reps > 0 ? o->reps : 1;
@@ -117,7 +108,8 @@ int ll_machine_measure(ll_pool *pool, const ll_machine_opts *o, ll_machine_resul
         t[k] = (double)read / (ll_now() - t0) / 1e9;
         if (o->progress) o->progress(o->progress_ctx, "read bandwidth", k + 1, reps);
     }
-    med_max(t, reps, &r->read_gbs_median, &r->read_gbs_max);
+    r->read_gbs_median = ll_bench_sort_median(t, reps);
+    r->read_gbs_max = t[reps - 1];
     free(buf);
     /* FMA: about 0.1 s per repetition at two 8-lane FMAs per cycle and 3 GHz */
     j.iters = 50000000;
@@ -128,7 +120,8 @@ int ll_machine_measure(ll_pool *pool, const ll_machine_opts *o, ll_machine_resul
         t[k] = (double)j.iters * 12.0 * 8.0 * 2.0 * nth / (ll_now() - t0) / 1e9;
         if (o->progress) o->progress(o->progress_ctx, "fma peak", k + 1, reps);
     }
-    med_max(t, reps, &r->fma_gflops_median, &r->fma_gflops_max);
+    r->fma_gflops_median = ll_bench_sort_median(t, reps);
+    r->fma_gflops_max = t[reps - 1];
     free(t);
     return 0;
 }

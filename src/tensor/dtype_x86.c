@@ -226,43 +226,49 @@ static inline __m256i unpack_q5_0(const uint8_t *w) {
             for (int t = 0; t < NT; t++) y[t * ldy + r] = hsum_ps(acc[r][t]);                                 \
     }
 
+/* The big tile: 4 rows x 4 tokens (16 accumulators, plus q4_1's 16 m*s sums) fits AVX-512VL's 32 vector
+ * registers; AVX2's 16 take 2 x 4. */
 #if defined(LL_AVX512)
-#define S8_NR 4
-#define S8_NT 4
+#define GQ_NR 4
 #else
-#define S8_NR 2
-#define S8_NT 4
+#define GQ_NR 2
 #endif
+#define GQ_NT 4
+#define GQ_CAT(P, R, T) P##_##R##x##T
+#define GQ_TILE_NAME(P, R, T) GQ_CAT(P, R, T) /* expands GQ_NR / GQ_NT first */
 
-#define S8_TILE_X(TY, WSIZE, NR, NT) S8_TILE(TY, WSIZE, NR, NT) /* expands S8_NR / S8_NT first */
-
-/* The tiles of one type, its vec_dot (the 1 x 1 tile) and its GEMM over any nr x nt. */
-#define S8_TYPE(TY, WSIZE)                                                                                    \
-    S8_TILE(TY, WSIZE, 1, 1)                                                                                  \
-    S8_TILE(TY, WSIZE, 1, 4)                                                                                  \
-    S8_TILE_X(TY, WSIZE, S8_NR, S8_NT)                                                                        \
-    void ll_x86_vec_dot_##TY(int64_t n, float *s, const void *vx, const void *vy) {                           \
-        TY##_1x1(n / LL_QK, vx, 0, vy, 0, s, 1);                                                              \
-    }                                                                                                         \
-    void ll_x86_gemm_##TY(int64_t K, const void *vw, size_t wrow, int64_t nr, const void *vx, size_t xrow,    \
-                          int64_t nt, float *y, int64_t ldy) {                                                \
+/* The GEMM over any nr x nt from a tile family P (P_1x1, P_1x4 and the big tile): big tiles, then the rows
+ * left over one at a time (1 x 4), then the tokens left over one pair at a time (1 x 1, vec_dot itself). */
+#define GQ_GEMM(P)                                                                                            \
+    void ll_x86_gemm_##P(int64_t K, const void *vw, size_t wrow, int64_t nr, const void *vx, size_t xrow,     \
+                         int64_t nt, float *y, int64_t ldy) {                                                 \
         const uint8_t *w = vw, *x = vx;                                                                       \
         const int64_t nb = K / LL_QK;                                                                         \
         int64_t t = 0;                                                                                        \
-        for (; t + S8_NT <= nt; t += S8_NT) {                                                                 \
+        for (; t + GQ_NT <= nt; t += GQ_NT) {                                                                 \
             int64_t r = 0;                                                                                    \
-            for (; r + S8_NR <= nr; r += S8_NR)                                                               \
-                S8_BIG(TY)(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy); \
+            for (; r + GQ_NR <= nr; r += GQ_NR)                                                               \
+                GQ_TILE_NAME(P, GQ_NR, GQ_NT)(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow,     \
+                                              y + t * ldy + r, ldy);                                          \
             for (; r < nr; r++)                                                                               \
-                TY##_1x4(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);   \
+                P##_1x4(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);    \
         }                                                                                                     \
         for (; t < nt; t++)                                                                                   \
             for (int64_t r = 0; r < nr; r++)                                                                  \
-                TY##_1x1(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);   \
+                P##_1x1(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);    \
     }
-#define S8_CAT(a, b, c) a##_##b##x##c
-#define S8_BIG_(TY, R, T) S8_CAT(TY, R, T)
-#define S8_BIG(TY) S8_BIG_(TY, S8_NR, S8_NT)
+
+#define S8_TILE_X(TY, WSIZE, NR, NT) S8_TILE(TY, WSIZE, NR, NT) /* expands GQ_NR / GQ_NT first */
+
+/* The tiles of one type, its vec_dot (the 1 x 1 tile) and its GEMM. */
+#define S8_TYPE(TY, WSIZE)                                                                                    \
+    S8_TILE(TY, WSIZE, 1, 1)                                                                                  \
+    S8_TILE(TY, WSIZE, 1, 4)                                                                                  \
+    S8_TILE_X(TY, WSIZE, GQ_NR, GQ_NT)                                                                        \
+    void ll_x86_vec_dot_##TY(int64_t n, float *s, const void *vx, const void *vy) {                           \
+        TY##_1x1(n / LL_QK, vx, 0, vy, 0, s, 1);                                                              \
+    }                                                                                                         \
+    GQ_GEMM(TY)
 
 S8_TYPE(q8_0, LL_Q8_0_SIZE)
 S8_TYPE(q4_0, LL_Q4_0_SIZE)
@@ -273,7 +279,7 @@ S8_TYPE(q5_0, LL_Q5_0_SIZE)
  * block order); result hsum_ps(acc) + ms. So vec_dot (a 1 x 1 tile) and the tiled GEMM below agree bit for
  * bit, and a token's result does not depend on how many tokens share its batch. */
 #define Q41_TILE(NR, NT)                                                                                      \
-    static void q41_##NR##x##NT(int64_t nb, const uint8_t *w, size_t wrow, const uint8_t *x, size_t xrow,      \
+    static void q4_1_##NR##x##NT(int64_t nb, const uint8_t *w, size_t wrow, const uint8_t *x, size_t xrow,      \
                                 float *y, int64_t ldy) {                                                      \
         __m256 acc[NR][NT];                                                                                   \
         __m128 ms[NR][NT];                                                                                    \
@@ -303,42 +309,16 @@ S8_TYPE(q5_0, LL_Q5_0_SIZE)
             for (int t = 0; t < NT; t++)                                                                      \
                 y[t * ldy + r] = hsum_ps(acc[r][t]) + _mm_cvtss_f32(_mm_shuffle_ps(ms[r][t], ms[r][t], 1));    \
     }
+#define Q41_TILE_X(NR, NT) Q41_TILE(NR, NT)
 Q41_TILE(1, 1)
-Q41_TILE(4, 1)
 Q41_TILE(1, 4)
-#if defined(LL_AVX512)
-Q41_TILE(4, 4) /* 16 accumulators + 16 ms: the 32 vector registers of AVX-512VL */
-#define Q41_NR 4
-#define Q41_NT 4
-#define Q41_BIG q41_4x4
-#else
-Q41_TILE(2, 4)
-#define Q41_NR 2
-#define Q41_NT 4
-#define Q41_BIG q41_2x4
-#endif
+Q41_TILE_X(GQ_NR, GQ_NT)
 
 void ll_x86_vec_dot_q4_1(int64_t n, float *s, const void *vx, const void *vy) {
-    q41_1x1(n / LL_QK, vx, 0, vy, 0, s, 1);
+    q4_1_1x1(n / LL_QK, vx, 0, vy, 0, s, 1);
 }
 
-void ll_x86_gemm_q4_1(int64_t K, const void *vw, size_t wrow, int64_t nr, const void *vx, size_t xrow, int64_t nt,
-                      float *y, int64_t ldy) {
-    const uint8_t *w = vw, *x = vx;
-    const int64_t nb = K / LL_QK;
-    int64_t t = 0;
-    for (; t + Q41_NT <= nt; t += Q41_NT) {
-        int64_t r = 0;
-        for (; r + Q41_NR <= nr; r += Q41_NR)
-            Q41_BIG(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);
-        for (; r < nr; r++) q41_1x4(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);
-    }
-    for (; t < nt; t++) {
-        int64_t r = 0;
-        for (; r + 4 <= nr; r += 4) q41_4x1(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);
-        for (; r < nr; r++) q41_1x1(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);
-    }
-}
+GQ_GEMM(q4_1)
 
 static inline __m256 blk_q5_1(const uint8_t *x, const uint8_t *y, __m256 acc, __m128 *ms) {
     __m128 p = _mm_mul_ps(h2_pair(x), h2_pair(y));

@@ -122,7 +122,7 @@ int ll_matmul(ll_pool *pool, ll_workspace *ws, const ll_mat *W, const float *x, 
         ll_pool_run(pool, quantize_rows, &j);
         j.xq = j.xq_out;
     }
-    j.gemm = T > 1 ? ll_type_gemm(W->type) : NULL;
+    j.gemm = ll_type_gemm(W->type);
     ll_pool_run(pool, mm_quant, &j);
     return 0;
 }
