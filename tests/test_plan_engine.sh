@@ -56,8 +56,11 @@ if "$PY" -c "import llama_cpp" 2>/dev/null; then
     for p in skip:10 reverse:8 random:5:0; do
         "$LAYERLAB" export "$MD/$stem.F16.gguf" --plan "$p" -o "$tmp/f.gguf" 2>/dev/null
         if "$PY" "$SRC/scripts/compare_llamacpp.py" "$tmp/f.gguf" --ids-file "$tmp/ids.txt" --layerlab "$LAYERLAB" --min-top1 0.99 --max-kl 1e-4; then ok; else bad "llama.cpp on F16 export $p"; fi
+        # Q4_1 with llama.cpp's 8-bit activations: on degraded plans llama.cpp disagrees with itself (batch vs
+        # one-by-one; AVX2 build, random:5:0: top-1 0.917, mean KL 0.0064), so the bound is 0.90 / 2e-2 or its
+        # own agreement less 3 of 96 positions / twice its own KL, whichever is looser (--self-floor)
         "$LAYERLAB" export "$SMOLLM2" --plan "$p" -o "$tmp/q.gguf" 2>/dev/null
-        if "$PY" "$SRC/scripts/compare_llamacpp.py" "$tmp/q.gguf" --ids-file "$tmp/ids.txt" --layerlab "$LAYERLAB" --min-top1 0.90 --max-kl 2e-2; then ok; else bad "llama.cpp on Q4_1 export $p"; fi
+        if "$PY" "$SRC/scripts/compare_llamacpp.py" "$tmp/q.gguf" --ids-file "$tmp/ids.txt" --layerlab "$LAYERLAB" --min-top1 0.90 --max-kl 2e-2 --self-floor; then ok; else bad "llama.cpp on Q4_1 export $p"; fi
     done
 else
     echo "note: llama-cpp-python missing; llama.cpp checks of exported files not run"

@@ -484,6 +484,48 @@ static void test_gemm_q(void) {
     }
 }
 
+/* The exact mode's few-token GEMM straight from the stored type (fused in registers, or through L1 chunks)
+ * against dequantizing whole rows and ll_gemm_f32: bit for bit, for every tile and remainder shape and for
+ * rows that cross chunk boundaries or end in a tail shorter than 8. */
+static void test_gemm_deq(void) {
+    for (size_t q = 0; q < N_QUANTS + 2; q++) {
+        uint32_t type = q < N_QUANTS ? k_quants[q].type : (uint32_t[]){LL_TYPE_F16, LL_TYPE_BF16}[q - N_QUANTS];
+        const ll_type_traits *t = ll_type_get(type);
+        const int64_t Ks[2] = {t->blck == 1 ? 19 : t->blck == 32 ? 96 : 512, t->blck == 1 ? 600 : t->blck == 32 ? 576 : 768};
+        for (int ki = 0; ki < 2; ki++) {
+            const int64_t K = Ks[ki];
+            const size_t wrow = ll_row_size(type, K) + 3;
+            uint8_t *w = malloc(wrow * 9);
+            float *deq = malloc((size_t)K * 9 * sizeof(float)), *x = malloc((size_t)K * 5 * sizeof(float));
+            float *scratch = malloc((size_t)LL_GEMM_DEQ_SCRATCH(K) * sizeof(float)), y[45], want[45];
+            for (int r = 0; r < 9; r++) {
+                if (q < N_QUANTS) {
+                    random_weights(&k_quants[q], w + (size_t)r * wrow, K);
+                } else {
+                    random_floats(x, K, 0.3f);
+                    t->from_float(x, w + (size_t)r * wrow, K);
+                }
+                t->to_float(w + (size_t)r * wrow, deq + (size_t)r * K, K);
+            }
+            random_floats(x, K * 5, 1.0f);
+            ll_gemm_f32(K, deq, 9, x, 5, want, 9);
+            int bad = 0;
+            for (int nr = 1; nr <= 9; nr++)
+                for (int nt = 1; nt <= 5; nt++) {
+                    ll_gemm_deq(type, K, w, wrow, nr, x, nt, y, 9, scratch);
+                    for (int i = 0; i < nt; i++)
+                        for (int r = 0; r < nr; r++) bad += fbits(y[i * 9 + r]) != fbits(want[i * 9 + r]);
+                }
+            CHECK(bad == 0, "%s K=%lld gemm_deq vs to_float + gemm_f32: %d elements differ in their bits", t->name,
+                  (long long)K, bad);
+            free(w);
+            free(deq);
+            free(x);
+            free(scratch);
+        }
+    }
+}
+
 int main(void) {
     test_half();
     test_table();
@@ -491,6 +533,7 @@ int main(void) {
     test_from_float();
     test_vec_dot();
     test_gemm_q();
+    test_gemm_deq();
     printf("vec_dot throughput, single thread, kernels: %s%s\n", ll_type_kernels(),
 #if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
            "");

@@ -737,6 +737,21 @@ void ll_gemm_f32(int64_t K, const float *w, int64_t nr, const float *x, int64_t 
 #endif
 }
 
+void ll_gemm_deq(uint32_t type, int64_t K, const void *w, size_t wrow, int64_t nr, const float *x, int64_t nt,
+                 float *y, int64_t ldy, float *scratch) {
+    const ll_type_traits *tt = ll_type_get(type);
+#if defined(LL_HAVE_X86)
+    if (LL_DEQ_CHUNK % tt->blck == 0) {
+        ll_x86_gemm_deq(type, tt->to_float, tt->blck, tt->type_size, K, w, wrow, nr, x, nt, y, ldy, scratch);
+        return;
+    }
+#endif
+    for (int64_t r = 0; r < nr; r++) {
+        tt->to_float((const char *)w + (size_t)r * wrow, scratch, K);
+        ll_gemm_f32(K, scratch, 1, x, nt, y + r, ldy);
+    }
+}
+
 void ll_vec_dot_f32(int64_t n, float *s, const float *x, const float *y) {
 #if defined(LL_HAVE_X86)
     ll_x86_vec_dot_f32(n, s, x, y);

@@ -28,6 +28,8 @@ enum ll_type {
 
 #define LL_QK_K 256
 
+typedef void (*ll_to_float_fn)(const void *x, float *y, int64_t n);
+
 typedef struct {
     const char *name;        /* ggml's name: "f32", "q4_K", ... ; NULL for an unknown id */
     int64_t blck;            /* elements per block */
@@ -69,6 +71,17 @@ void ll_axpy_rows_multi_f32(int64_t n, int nq, const float *const *a, const floa
 /* y[t*ldy + r] = dot(w row r, x row t) for r < nr, t < nt; rows of K floats. Register-tiled; every
  * element is summed in the same order whatever nr and nt, so results do not depend on batch size. */
 void ll_gemm_f32(int64_t K, const float *w, int64_t nr, const float *x, int64_t nt, float *y, int64_t ldy);
+
+/* ll_gemm_f32 with the weights still in their stored type (rows of K elements, wrow bytes apart): bit for bit
+ * what dequantizing the rows with the type's to_float and calling ll_gemm_f32 gives, but each row is dequantized
+ * in registers (x86: q4_0, q4_1, q5_0, q5_1, q8_0, q4_K, q5_K, q6_K) or LL_DEQ_CHUNK elements at a time into scratch and used
+ * while it is in L1 — the exact mode's path for few tokens, where a whole dequantized tile would be written
+ * out and read back once. The type must have a to_float. scratch holds
+ * LL_GEMM_DEQ_SCRATCH(K) floats. */
+#define LL_DEQ_CHUNK 256
+#define LL_GEMM_DEQ_SCRATCH(K) ((K) > 4 * LL_DEQ_CHUNK ? (K) : 4 * LL_DEQ_CHUNK)
+void ll_gemm_deq(uint32_t type, int64_t K, const void *w, size_t wrow, int64_t nr, const float *x, int64_t nt,
+                 float *y, int64_t ldy, float *scratch);
 
 /* The quantized GEMM of a weight type where a register-tiled kernel exists (x86: q4_0, q4_1, q5_0, q8_0), else NULL:
  * y[t*ldy + r] = vec_dot(W row r, activation row t) for r < nr, t < nt, with rows of K elements at wrow /

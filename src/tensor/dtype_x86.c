@@ -541,136 +541,174 @@ void ll_x86_to_float_f16(const void *vx, float *y, int64_t n) {
     for (; i < n; i++) y[i] = ll_fp16_to_fp32(ll_ld_u16(x + 2 * i));
 }
 
-static inline void store_scaled(float *y, const __m256 q[4], __m256 d) {
-    for (int k = 0; k < 4; k++) _mm256_storeu_ps(y + 8 * k, _mm256_mul_ps(d, q[k]));
+/* One 32-element block as 4 x 8 floats, exactly the reference's values (d*q, or d*q then + m): the
+ * dequantizers store them, the fused exact-mode GEMM multiplies them straight away. With fused set,
+ * d*q + m is one FMA: d*q is exact in fp32 (an fp16 times an integer below 2^6: at most 17 significant bits),
+ * so rounding d*q + m once is rounding the rounded product plus m — the same value, one instruction fewer
+ * (only a NaN's payload can differ, when d and m are both NaN). */
+static inline __m256 affine(__m256 d, __m256 q, __m256 m, int fused) {
+    return fused ? _mm256_fmadd_ps(d, q, m) : _mm256_add_ps(_mm256_mul_ps(d, q), m);
+}
+static inline void dec_scaled(__m256i qx, float d, __m256 w[4]) {
+    __m256 q[4];
+    i8x32_to_f32(qx, q);
+    const __m256 vd = _mm256_set1_ps(d);
+    for (int k = 0; k < 4; k++) w[k] = _mm256_mul_ps(vd, q[k]);
+}
+static inline void dec_affine(__m256i qx, float d, float m, __m256 w[4], int fused) {
+    __m256 q[4];
+    i8x32_to_f32(qx, q);
+    const __m256 vd = _mm256_set1_ps(d), vm = _mm256_set1_ps(m);
+    for (int k = 0; k < 4; k++) w[k] = affine(vd, q[k], vm, fused);
+}
+static inline void dec_q4_0(const uint8_t *b, __m256 w[4], int fused) {
+    (void)fused;
+    dec_scaled(unpack_q4_0(b), h1f(b), w);
+}
+/* 16 bytes of unsigned 4-bit pairs (element j: low nibble of byte j, element j+16: its high nibble) as 4 x 8
+ * floats: each group of 8 is one byte shuffle into the low bytes of 8 dwords (zero-extended), converted. */
+static inline void nib_to_f32(const uint8_t *p, __m256 out[4]) {
+    const __m256i v = _mm256_broadcastsi128_si256(ld128(p)), m4 = _mm256_set1_epi8(15);
+    const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+    const __m256i s0 = _mm256_setr_epi8(0, -1, -1, -1, 1, -1, -1, -1, 2, -1, -1, -1, 3, -1, -1, -1,  /* bytes 0..3 */
+                                        4, -1, -1, -1, 5, -1, -1, -1, 6, -1, -1, -1, 7, -1, -1, -1); /* 4..7 */
+    const __m256i s1 = _mm256_add_epi8(s0, _mm256_setr_epi8(8, 0, 0, 0, 8, 0, 0, 0, 8, 0, 0, 0, 8, 0, 0, 0, 8, 0, 0, 0, 8, 0,
+                                                            0, 0, 8, 0, 0, 0, 8, 0, 0, 0));
+    out[0] = _mm256_cvtepi32_ps(_mm256_shuffle_epi8(lo, s0));
+    out[1] = _mm256_cvtepi32_ps(_mm256_shuffle_epi8(lo, s1));
+    out[2] = _mm256_cvtepi32_ps(_mm256_shuffle_epi8(hi, s0));
+    out[3] = _mm256_cvtepi32_ps(_mm256_shuffle_epi8(hi, s1));
 }
 
-static inline void store_affine(float *y, const __m256 q[4], __m256 d, __m256 m) {
-    for (int k = 0; k < 4; k++) _mm256_storeu_ps(y + 8 * k, _mm256_add_ps(_mm256_mul_ps(d, q[k]), m));
+static inline void dec_q4_1(const uint8_t *b, __m256 w[4], int fused) {
+    __m256 q[4];
+    nib_to_f32(b + 4, q);
+    const __m128 dm = h2_pair(b); /* [d, m, 0, 0] */
+    const __m256 vd = _mm256_broadcastss_ps(dm), vm = _mm256_broadcastss_ps(_mm_movehdup_ps(dm));
+    for (int k = 0; k < 4; k++) w[k] = affine(vd, q[k], vm, fused);
+}
+static inline void dec_q5_0(const uint8_t *b, __m256 w[4], int fused) {
+    (void)fused;
+    dec_scaled(unpack_q5_0(b), h1f(b), w);
+}
+static inline void dec_q5_1(const uint8_t *b, __m256 w[4], int fused) {
+    __m256i hb = bits32(ll_ld_u32(b + 4));
+    dec_affine(_mm256_or_si256(nibbles32(b + 8), _mm256_and_si256(hb, _mm256_set1_epi8(0x10))), h1f(b), h1f(b + 2), w, fused);
+}
+static inline void dec_q8_0(const uint8_t *b, __m256 w[4], int fused) {
+    (void)fused;
+    const __m256 vd = _mm256_set1_ps(h1f(b)); /* each group of 8 sign-extended straight from memory */
+    for (int k = 0; k < 4; k++)
+        w[k] = _mm256_mul_ps(vd, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(b + 2 + 8 * k)))));
 }
 
-void ll_x86_to_float_q4_0(const void *vx, float *y, int64_t n) {
-    const uint8_t *b = vx;
-    for (int64_t i = 0; i < n / LL_QK; i++, b += LL_Q4_0_SIZE, y += LL_QK) {
-        __m256 q[4];
-        i8x32_to_f32(_mm256_sub_epi8(nibbles32(b + 2), _mm256_set1_epi8(8)), q);
-        store_scaled(y, q, _mm256_set1_ps(h1f(b)));
+#define TO_FLOAT_32(TY, BSZ)                                                                           \
+    void ll_x86_to_float_##TY(const void *vx, float *y, int64_t n) {                                   \
+        const uint8_t *b = vx;                                                                         \
+        for (int64_t i = 0; i < n / LL_QK; i++, b += BSZ, y += LL_QK) {                                \
+            __m256 w[4];                                                                               \
+            dec_##TY(b, w, 0);                                                                         \
+            for (int k = 0; k < 4; k++) _mm256_storeu_ps(y + 8 * k, w[k]);                             \
+        }                                                                                              \
     }
-}
+TO_FLOAT_32(q4_0, LL_Q4_0_SIZE)
+TO_FLOAT_32(q4_1, LL_Q4_1_SIZE)
+TO_FLOAT_32(q5_0, LL_Q5_0_SIZE)
+TO_FLOAT_32(q5_1, LL_Q5_1_SIZE)
+TO_FLOAT_32(q8_0, LL_Q8_0_SIZE)
 
-void ll_x86_to_float_q4_1(const void *vx, float *y, int64_t n) {
-    const uint8_t *b = vx;
-    for (int64_t i = 0; i < n / LL_QK; i++, b += LL_Q4_1_SIZE, y += LL_QK) {
-        __m256 q[4];
-        i8x32_to_f32(nibbles32(b + 4), q);
-        store_affine(y, q, _mm256_set1_ps(h1f(b)), _mm256_set1_ps(h1f(b + 2)));
-    }
-}
+/* The 256-element K blocks as 8 groups of 32: kprep_* reads a block's scales once (into kst), kdec_*
+ * gives group g as 4 x 8 floats with the reference's values (dl*q - ml, or d*sc*q; each product rounded). */
+typedef struct {
+    float dl[8], ml[8];
+} kst;
 
-void ll_x86_to_float_q5_0(const void *vx, float *y, int64_t n) {
-    const uint8_t *b = vx;
-    for (int64_t i = 0; i < n / LL_QK; i++, b += LL_Q5_0_SIZE, y += LL_QK) {
-        __m256i hb = bits32(ll_ld_u32(b + 2));
-        __m256i qx = _mm256_or_si256(nibbles32(b + 6), _mm256_andnot_si256(hb, _mm256_set1_epi8((char)0xf0)));
-        __m256 q[4];
-        i8x32_to_f32(qx, q);
-        store_scaled(y, q, _mm256_set1_ps(h1f(b)));
-    }
-}
-
-void ll_x86_to_float_q5_1(const void *vx, float *y, int64_t n) {
-    const uint8_t *b = vx;
-    for (int64_t i = 0; i < n / LL_QK; i++, b += LL_Q5_1_SIZE, y += LL_QK) {
-        __m256i hb = bits32(ll_ld_u32(b + 4));
-        __m256i qx = _mm256_or_si256(nibbles32(b + 8), _mm256_and_si256(hb, _mm256_set1_epi8(0x10)));
-        __m256 q[4];
-        i8x32_to_f32(qx, q);
-        store_affine(y, q, _mm256_set1_ps(h1f(b)), _mm256_set1_ps(h1f(b + 2)));
-    }
-}
-
-void ll_x86_to_float_q8_0(const void *vx, float *y, int64_t n) {
-    const uint8_t *b = vx;
-    for (int64_t i = 0; i < n / LL_QK; i++, b += LL_Q8_0_SIZE, y += LL_QK) {
-        __m256 q[4];
-        i8x32_to_f32(ld256(b + 2), q);
-        store_scaled(y, q, _mm256_set1_ps(h1f(b)));
-    }
-}
-
-/* 32 unsigned quants as floats, times dl minus ml (each rounded, as the reference). */
-static inline void k_sub_block(float *y, __m256i q, float dl, float ml) {
+static inline void kdec_min(__m256i q, float dl, float ml, __m256 w[4], int fused) {
     __m256 f[4];
     i8x32_to_f32(q, f); /* q < 64: sign extension is zero extension */
     const __m256 vd = _mm256_set1_ps(dl), vm = _mm256_set1_ps(ml);
-    for (int k = 0; k < 4; k++) _mm256_storeu_ps(y + 8 * k, _mm256_sub_ps(_mm256_mul_ps(vd, f[k]), vm));
+    for (int k = 0; k < 4; k++) /* dl*q exact (dl: fp16 x 6 bits, q: 5 bits), as affine() */
+        w[k] = fused ? _mm256_fmsub_ps(vd, f[k], vm) : _mm256_sub_ps(_mm256_mul_ps(vd, f[k]), vm);
 }
 
-void ll_x86_to_float_q4_K(const void *vx, float *y, int64_t n) {
-    const uint8_t *b = vx;
-    const __m256i m4 = _mm256_set1_epi8(15);
-    for (int64_t i = 0; i < n / LL_QK_K; i++, b += LL_Q4_K_SIZE, y += LL_QK_K) {
-        const float d = h1f(b), dmin = h1f(b + 2);
-        uint8_t sc[8], mn[8];
-        ll_k4_scale_min(b + 4, sc, mn);
-        for (int j = 0; j < 4; j++) {
-            const __m256i q4 = ld256(b + 16 + 32 * j);
-            k_sub_block(y + 64 * j, _mm256_and_si256(q4, m4), d * (float)sc[2 * j], dmin * (float)mn[2 * j]);
-            k_sub_block(y + 64 * j + 32, _mm256_and_si256(_mm256_srli_epi16(q4, 4), m4), d * (float)sc[2 * j + 1],
-                        dmin * (float)mn[2 * j + 1]);
-        }
+static inline void kprep_q4_K(const uint8_t *b, kst *s) {
+    const float d = h1f(b), dmin = h1f(b + 2);
+    uint8_t sc[8], mn[8];
+    ll_k4_scale_min(b + 4, sc, mn);
+    for (int g = 0; g < 8; g++) {
+        s->dl[g] = d * (float)sc[g];
+        s->ml[g] = dmin * (float)mn[g];
+    }
+}
+#define kprep_q5_K kprep_q4_K
+
+static inline void kdec_q4_K(const uint8_t *b, const kst *s, int g, __m256 w[4], int fused) {
+    const __m256i q4 = ld256(b + 16 + 32 * (g >> 1));
+    const __m256i q = _mm256_and_si256(g & 1 ? _mm256_srli_epi16(q4, 4) : q4, _mm256_set1_epi8(15));
+    kdec_min(q, s->dl[g], s->ml[g], w, fused);
+}
+
+/* q5_K: group g's fifth bits are bit g of the 32 bytes at b + 16. */
+static inline void kdec_q5_K(const uint8_t *b, const kst *s, int g, __m256i hb, __m256 w[4], int fused) {
+    const __m256i q4 = ld256(b + 48 + 32 * (g >> 1));
+    const __m256i lo = _mm256_and_si256(g & 1 ? _mm256_srli_epi16(q4, 4) : q4, _mm256_set1_epi8(15));
+    const __m256i h = _mm256_and_si256(_mm256_srli_epi16(hb, g), _mm256_set1_epi8(1));
+    kdec_min(_mm256_or_si256(lo, _mm256_slli_epi16(h, 4)), s->dl[g], s->ml[g], w, fused);
+}
+
+/* q6_K: group g = 4h + k; its two halves of 16 have scales d*sc[2g], d*sc[2g+1]. */
+static inline void kprep_q6_K(const uint8_t *b, kst *s) {
+    const float d = h1f(b + 208);
+    const int8_t *sc = (const int8_t *)(b + 192);
+    for (int g = 0; g < 8; g++) {
+        s->dl[g] = d * (float)sc[2 * g];
+        s->ml[g] = d * (float)sc[2 * g + 1];
     }
 }
 
-void ll_x86_to_float_q5_K(const void *vx, float *y, int64_t n) {
-    const uint8_t *b = vx;
-    const __m256i m4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1), two = _mm256_set1_epi8(2);
-    for (int64_t i = 0; i < n / LL_QK_K; i++, b += LL_Q5_K_SIZE, y += LL_QK_K) {
-        const float d = h1f(b), dmin = h1f(b + 2);
-        uint8_t sc[8], mn[8];
-        ll_k4_scale_min(b + 4, sc, mn);
-        __m256i hb = ld256(b + 16);
-        for (int j = 0; j < 4; j++) {
-            const __m256i q4 = ld256(b + 48 + 32 * j);
-            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q4, m4), _mm256_slli_epi16(_mm256_and_si256(hb, one), 4));
-            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4, 4), m4),
-                                               _mm256_slli_epi16(_mm256_and_si256(hb, two), 3));
-            hb = _mm256_srli_epi16(hb, 2);
-            k_sub_block(y + 64 * j, lo, d * (float)sc[2 * j], dmin * (float)mn[2 * j]);
-            k_sub_block(y + 64 * j + 32, hi, d * (float)sc[2 * j + 1], dmin * (float)mn[2 * j + 1]);
-        }
-    }
+static inline void kdec_q6_K(const uint8_t *b, const kst *s, int g, __m256 w[4]) {
+    const int h = g >> 2, k = g & 3;
+    const __m256i ql = ld256(b + 64 * h + 32 * (k & 1)), qh = ld256(b + 128 + 32 * h);
+    const __m256i lo = _mm256_and_si256(k & 2 ? _mm256_srli_epi16(ql, 4) : ql, _mm256_set1_epi8(15));
+    /* the two high bits: qh bits 2k, 2k+1 moved to bits 4, 5 */
+    const __m256i hi = _mm256_and_si256(k >= 2 ? _mm256_srli_epi16(qh, 2 * k - 4) : _mm256_slli_epi16(qh, 4 - 2 * k),
+                                        _mm256_set1_epi8(0x30));
+    __m256 f[4];
+    i8x32_to_f32(_mm256_sub_epi8(_mm256_or_si256(lo, hi), _mm256_set1_epi8(32)), f);
+    const __m256 d0 = _mm256_set1_ps(s->dl[g]), d1 = _mm256_set1_ps(s->ml[g]);
+    w[0] = _mm256_mul_ps(d0, f[0]);
+    w[1] = _mm256_mul_ps(d0, f[1]);
+    w[2] = _mm256_mul_ps(d1, f[2]);
+    w[3] = _mm256_mul_ps(d1, f[3]);
 }
 
-void ll_x86_to_float_q6_K(const void *vx, float *y, int64_t n) {
-    const uint8_t *b = vx;
-    const __m256i m4 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3), m32 = _mm256_set1_epi8(32);
-    const __m256i m0c = _mm256_set1_epi8(0x0c), m30 = _mm256_set1_epi8(0x30);
-    for (int64_t i = 0; i < n / LL_QK_K; i++, b += LL_Q6_K_SIZE, y += LL_QK_K) {
-        const float d = h1f(b + 208);
-        const int8_t *sc = (const int8_t *)(b + 192);
-        for (int h = 0; h < 2; h++) {
-            const __m256i ql0 = ld256(b + 64 * h), ql1 = ld256(b + 64 * h + 32), qh = ld256(b + 128 + 32 * h);
-            __m256i q[4];
-            q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
-            q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m0c), 2));
-            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30));
-            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
-                                   _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
-            for (int k = 0; k < 4; k++) {
-                __m256 f[4];
-                i8x32_to_f32(_mm256_sub_epi8(q[k], m32), f);
-                const int g = 8 * h + 2 * k;
-                const __m256 d0 = _mm256_set1_ps(d * (float)sc[g]), d1 = _mm256_set1_ps(d * (float)sc[g + 1]);
-                float *o = y + 128 * h + 32 * k;
-                _mm256_storeu_ps(o, _mm256_mul_ps(d0, f[0]));
-                _mm256_storeu_ps(o + 8, _mm256_mul_ps(d0, f[1]));
-                _mm256_storeu_ps(o + 16, _mm256_mul_ps(d1, f[2]));
-                _mm256_storeu_ps(o + 24, _mm256_mul_ps(d1, f[3]));
-            }
-        }
+/* KHB: the value kdec's extra argument needs (q5_K's high-bit bytes; unused otherwise). */
+#define KHB_q4_K(b) _mm256_setzero_si256()
+#define KHB_q5_K(b) ld256((b) + 16)
+#define KHB_q6_K(b) _mm256_setzero_si256()
+#define KDEC(TY, b, s, g, hb, w, fused) KDEC_##TY(b, s, g, hb, w, fused)
+#define KDEC_q4_K(b, s, g, hb, w, fused) kdec_q4_K(b, s, g, w, fused)
+#define KDEC_q5_K(b, s, g, hb, w, fused) kdec_q5_K(b, s, g, hb, w, fused)
+#define KDEC_q6_K(b, s, g, hb, w, fused) kdec_q6_K(b, s, g, w)
+
+#define TO_FLOAT_K(TY, BSZ)                                                                            \
+    void ll_x86_to_float_##TY(const void *vx, float *y, int64_t n) {                                   \
+        const uint8_t *b = vx;                                                                         \
+        for (int64_t i = 0; i < n / LL_QK_K; i++, b += BSZ, y += LL_QK_K) {                            \
+            kst s;                                                                                     \
+            kprep_##TY(b, &s);                                                                         \
+            const __m256i hb = KHB_##TY(b);                                                            \
+            (void)hb;                                                                                  \
+            for (int g = 0; g < 8; g++) {                                                              \
+                __m256 w[4];                                                                           \
+                KDEC(TY, b, &s, g, hb, w, 0);                                                             \
+                for (int k = 0; k < 4; k++) _mm256_storeu_ps(y + 32 * g + 8 * k, w[k]);                \
+            }                                                                                          \
+        }                                                                                              \
     }
-}
+TO_FLOAT_K(q4_K, LL_Q4_K_SIZE)
+TO_FLOAT_K(q5_K, LL_Q5_K_SIZE)
+TO_FLOAT_K(q6_K, LL_Q6_K_SIZE)
 
 /* ---------------------------------------------------------------- activation quantizers -------- */
 
@@ -853,6 +891,171 @@ void ll_x86_gemm_f32(int64_t K, const float *w, int64_t nr, const float *x, int6
         int64_t r = 0;
         for (; r + 4 <= nr; r += 4) gemm_4x1(K, w + r * K, x + t * K, y + t * ldy + r, ldy);
         for (; r < nr; r++) gemm_1x1(K, w + r * K, x + t * K, y + t * ldy + r, ldy);
+    }
+}
+
+/* The exact-mode GEMM fused with the dequantizer: each block's weights are decoded into registers (the
+ * dequantizer's own values, dec_* / kdec_*) and multiplied at once, never stored. A block of QK elements per
+ * row has its scales read once (kprep), then its QK/32 groups of 32 decoded (KDEC); the 32-element types are
+ * blocks of one group with nothing to prepare. Every element sees GEMM_TILE's sequence (one 8-lane FMA
+ * accumulator over k in steps of 8, hsum_ps; K is a multiple of 32, so no tail): bit for bit to_float
+ * followed by ll_x86_gemm_f32. */
+static inline void kprep_none(const uint8_t *b, kst *s) {
+    (void)b;
+    (void)s;
+}
+#define kprep_q4_0 kprep_none
+#define kprep_q4_1 kprep_none
+#define kprep_q5_0 kprep_none
+#define kprep_q5_1 kprep_none
+#define kprep_q8_0 kprep_none
+#define KHB_q4_0(b) _mm256_setzero_si256()
+#define KHB_q4_1(b) _mm256_setzero_si256()
+#define KHB_q5_0(b) _mm256_setzero_si256()
+#define KHB_q5_1(b) _mm256_setzero_si256()
+#define KHB_q8_0(b) _mm256_setzero_si256()
+#define KDEC_q4_0(b, s, g, hb, w, fused) dec_q4_0(b, w, fused)
+#define KDEC_q4_1(b, s, g, hb, w, fused) dec_q4_1(b, w, fused)
+#define KDEC_q5_0(b, s, g, hb, w, fused) dec_q5_0(b, w, fused)
+#define KDEC_q5_1(b, s, g, hb, w, fused) dec_q5_1(b, w, fused)
+#define KDEC_q8_0(b, s, g, hb, w, fused) dec_q8_0(b, w, fused)
+#define FUSED_TILE(TY, BSZ, QK, NR, NT)                                                                         \
+    static void fz_##TY##_##NR##x##NT(int64_t nb, const uint8_t *w, size_t wrow, const float *x, int64_t K,   \
+                                      float *y, int64_t ldy) {                                                \
+        __m256 acc[NR][NT];                                                                                   \
+        for (int r = 0; r < NR; r++)                                                                          \
+            for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps();                                     \
+        for (int64_t i = 0; i < nb; i++) {                                                                    \
+            for (int r = 0; r < NR; r++) {                                                                    \
+                const uint8_t *b = w + r * wrow + (size_t)i * BSZ;                                            \
+                kst s;                                                                                        \
+                kprep_##TY(b, &s);                                                                            \
+                const __m256i hb = KHB_##TY(b);                                                               \
+                (void)hb;                                                                                     \
+                for (int g = 0; g < QK / 32; g++) {                                                           \
+                    __m256 wv[4];                                                                             \
+                    KDEC(TY, b, &s, g, hb, wv, 1);                                                            \
+                    const float *xg = x + QK * i + 32 * g;                                                    \
+                    for (int t = 0; t < NT; t++)                                                              \
+                        for (int q = 0; q < 4; q++)                                                           \
+                            acc[r][t] = _mm256_fmadd_ps(wv[q], _mm256_loadu_ps(xg + t * K + 8 * q), acc[r][t]); \
+                }                                                                                             \
+            }                                                                                                 \
+        }                                                                                                     \
+        for (int r = 0; r < NR; r++)                                                                          \
+            for (int t = 0; t < NT; t++) y[t * ldy + r] = hsum_ps(acc[r][t]);                                 \
+    }
+
+#define FUSED_GEMM(TY, BSZ, QK)                                                                        \
+    FUSED_TILE(TY, BSZ, QK, 4, 1)                                                                             \
+    FUSED_TILE(TY, BSZ, QK, 4, 2)                                                                             \
+    FUSED_TILE(TY, BSZ, QK, 2, 3)                                                                             \
+    FUSED_TILE(TY, BSZ, QK, 1, 1)                                                                             \
+    FUSED_TILE(TY, BSZ, QK, 1, 2)                                                                             \
+    FUSED_TILE(TY, BSZ, QK, 1, 3)                                                                             \
+    static void fz_##TY(int64_t K, const void *w, size_t wrow, int64_t nr, const float *x, int64_t nt, float *y, \
+                        int64_t ldy) {                                                                        \
+        const uint8_t *wb = w;                                                                                \
+        const int64_t nb = K / QK;                                                                            \
+        for (int64_t t = 0; t < nt; t += 3) {                                                                 \
+            const int64_t m = nt - t < 3 ? nt - t : 3;                                                        \
+            const float *xt = x + t * K;                                                                      \
+            float *yt = y + t * ldy;                                                                          \
+            int64_t r = 0;                                                                                    \
+            if (m == 1)                                                                                       \
+                for (; r + 4 <= nr; r += 4) fz_##TY##_4x1(nb, wb + (size_t)r * wrow, wrow, xt, K, yt + r, ldy); \
+            else if (m == 2)                                                                                  \
+                for (; r + 4 <= nr; r += 4) fz_##TY##_4x2(nb, wb + (size_t)r * wrow, wrow, xt, K, yt + r, ldy); \
+            else                                                                                              \
+                for (; r + 2 <= nr; r += 2) fz_##TY##_2x3(nb, wb + (size_t)r * wrow, wrow, xt, K, yt + r, ldy); \
+            for (; r < nr; r++) {                                                                             \
+                const uint8_t *wr = wb + (size_t)r * wrow;                                                    \
+                if (m == 1) fz_##TY##_1x1(nb, wr, wrow, xt, K, yt + r, ldy);                                  \
+                else if (m == 2) fz_##TY##_1x2(nb, wr, wrow, xt, K, yt + r, ldy);                             \
+                else fz_##TY##_1x3(nb, wr, wrow, xt, K, yt + r, ldy);                                         \
+            }                                                                                                 \
+        }                                                                                                     \
+    }
+FUSED_GEMM(q4_0, LL_Q4_0_SIZE, LL_QK)
+FUSED_GEMM(q4_1, LL_Q4_1_SIZE, LL_QK)
+FUSED_GEMM(q5_0, LL_Q5_0_SIZE, LL_QK)
+FUSED_GEMM(q5_1, LL_Q5_1_SIZE, LL_QK)
+FUSED_GEMM(q8_0, LL_Q8_0_SIZE, LL_QK)
+FUSED_GEMM(q4_K, LL_Q4_K_SIZE, LL_QK_K)
+FUSED_GEMM(q5_K, LL_Q5_K_SIZE, LL_QK_K)
+FUSED_GEMM(q6_K, LL_Q6_K_SIZE, LL_QK_K)
+
+/* ll_gemm_f32 over weights still in their stored type: each row is dequantized LL_DEQ_CHUNK elements at a
+ * time into scratch (NR rows x LL_DEQ_CHUNK floats, L1-resident) and consumed there, with the accumulators
+ * carried across chunks. The chunk is a multiple of 8, so every element sees GEMM_TILE's sequence exactly
+ * (one 8-lane FMA accumulator over k in steps of 8, hsum_ps, the scalar tail) and the result is bit for bit
+ * to_float into a buffer followed by ll_x86_gemm_f32. */
+#define DEQ_TILE(NR, NT)                                                                                       \
+    static void deq_##NR##x##NT(ll_to_float_fn tf, int64_t blck, size_t bsz, int64_t K, const uint8_t *w,    \
+                                size_t wrow, const float *x, float *y, int64_t ldy, float *buf) {              \
+        __m256 acc[NR][NT];                                                                                    \
+        for (int r = 0; r < NR; r++)                                                                           \
+            for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps();                                      \
+        int64_t c0 = 0, n = 0, k = 0;                                                                          \
+        for (; c0 < K; c0 += LL_DEQ_CHUNK) {                                                                   \
+            n = K - c0 < LL_DEQ_CHUNK ? K - c0 : LL_DEQ_CHUNK;                                                 \
+            const uint8_t *src = w + (size_t)(c0 / blck) * bsz;                                                \
+            for (int r = 0; r < NR; r++) tf(src + r * wrow, buf + r * LL_DEQ_CHUNK, n);                        \
+            for (k = 0; k + 8 <= n; k += 8) {                                                                  \
+                __m256 xv[NT];                                                                                 \
+                for (int t = 0; t < NT; t++) xv[t] = _mm256_loadu_ps(x + t * K + c0 + k);                      \
+                for (int r = 0; r < NR; r++) {                                                                 \
+                    __m256 wv = _mm256_loadu_ps(buf + r * LL_DEQ_CHUNK + k);                                   \
+                    for (int t = 0; t < NT; t++) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);            \
+                }                                                                                              \
+            }                                                                                                  \
+        }                                                                                                      \
+        c0 -= LL_DEQ_CHUNK; /* the last chunk: its tail k..n is the row's tail */                              \
+        for (int r = 0; r < NR; r++)                                                                           \
+            for (int t = 0; t < NT; t++) {                                                                     \
+                float sum = hsum_ps(acc[r][t]);                                                                \
+                for (int64_t i = k; i < n; i++) sum += buf[r * LL_DEQ_CHUNK + i] * x[t * K + c0 + i];          \
+                y[t * ldy + r] = sum;                                                                          \
+            }                                                                                                  \
+    }
+DEQ_TILE(4, 3)
+DEQ_TILE(4, 2)
+DEQ_TILE(4, 1)
+DEQ_TILE(1, 3)
+DEQ_TILE(1, 2)
+DEQ_TILE(1, 1)
+
+void ll_x86_gemm_deq(uint32_t type, ll_to_float_fn tf, int64_t blck, size_t bsz, int64_t K, const void *w, size_t wrow,
+                     int64_t nr, const float *x, int64_t nt, float *y, int64_t ldy, float *buf) {
+    switch (type) {
+    case LL_TYPE_Q4_0: fz_q4_0(K, w, wrow, nr, x, nt, y, ldy); return;
+    case LL_TYPE_Q4_1: fz_q4_1(K, w, wrow, nr, x, nt, y, ldy); return;
+    case LL_TYPE_Q5_0: fz_q5_0(K, w, wrow, nr, x, nt, y, ldy); return;
+    case LL_TYPE_Q5_1: fz_q5_1(K, w, wrow, nr, x, nt, y, ldy); return;
+    case LL_TYPE_Q8_0: fz_q8_0(K, w, wrow, nr, x, nt, y, ldy); return;
+    case LL_TYPE_Q4_K: fz_q4_K(K, w, wrow, nr, x, nt, y, ldy); return;
+    case LL_TYPE_Q5_K: fz_q5_K(K, w, wrow, nr, x, nt, y, ldy); return;
+    case LL_TYPE_Q6_K: fz_q6_K(K, w, wrow, nr, x, nt, y, ldy); return;
+    default: break;
+    }
+    const uint8_t *wb = w;
+    for (int64_t t = 0; t < nt; t += 3) {
+        const int64_t m = nt - t < 3 ? nt - t : 3;
+        const float *xt = x + t * K;
+        float *yt = y + t * ldy;
+        int64_t r = 0;
+        for (; r + 4 <= nr; r += 4) {
+            const uint8_t *wr = wb + (size_t)r * wrow;
+            if (m == 3) deq_4x3(tf, blck, bsz, K, wr, wrow, xt, yt + r, ldy, buf);
+            else if (m == 2) deq_4x2(tf, blck, bsz, K, wr, wrow, xt, yt + r, ldy, buf);
+            else deq_4x1(tf, blck, bsz, K, wr, wrow, xt, yt + r, ldy, buf);
+        }
+        for (; r < nr; r++) {
+            const uint8_t *wr = wb + (size_t)r * wrow;
+            if (m == 3) deq_1x3(tf, blck, bsz, K, wr, wrow, xt, yt + r, ldy, buf);
+            else if (m == 2) deq_1x2(tf, blck, bsz, K, wr, wrow, xt, yt + r, ldy, buf);
+            else deq_1x1(tf, blck, bsz, K, wr, wrow, xt, yt + r, ldy, buf);
+        }
     }
 }
 

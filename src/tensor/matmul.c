@@ -9,6 +9,10 @@
 
 #define TILE_ROWS 16
 #define EXACT_TILE 16
+/* Up to this many tokens the exact mode dequantizes in L1-sized chunks as it multiplies (ll_gemm_deq: the
+ * weights are dequantized once per 3 tokens); more tokens share one dequantized 16-row tile. Both give every
+ * element the same summation sequence, so the switch does not change a bit. */
+#define EXACT_FEW_TOKENS 3
 
 void ll_workspace_free(ll_workspace *ws) {
     free(ws->buf);
@@ -78,12 +82,19 @@ static void mm_exact(void *a, int ith, int nth) {
     mm_job *j = a;
     const ll_mat *W = j->W;
     int64_t K = W->ncols;
-    float *buf = j->scratch + (size_t)ith * EXACT_TILE * (size_t)K;
+    size_t per = (size_t)EXACT_TILE * (size_t)K;
+    if (per < (size_t)LL_GEMM_DEQ_SCRATCH(K)) per = (size_t)LL_GEMM_DEQ_SCRATCH(K);
+    float *buf = j->scratch + (size_t)ith * per;
     int64_t n_tiles = (W->nrows + EXACT_TILE - 1) / EXACT_TILE;
     int64_t t0 = n_tiles * ith / nth, t1 = n_tiles * (ith + 1) / nth;
     for (int64_t tile = t0; tile < t1; tile++) {
         int64_t r0 = tile * EXACT_TILE, r1 = r0 + EXACT_TILE < W->nrows ? r0 + EXACT_TILE : W->nrows;
         const float *rows;
+        if (W->type != LL_TYPE_F32 && j->T <= EXACT_FEW_TOKENS) {
+            ll_gemm_deq(W->type, K, (const char *)W->data + (size_t)r0 * W->row_bytes, W->row_bytes, r1 - r0, j->x, j->T,
+                        j->y + r0, W->nrows, buf);
+            continue;
+        }
         if (W->type == LL_TYPE_F32) {
             rows = (const float *)((const char *)W->data + (size_t)r0 * W->row_bytes);
         } else {
@@ -102,7 +113,9 @@ int ll_matmul(ll_pool *pool, ll_workspace *ws, const ll_mat *W, const float *x, 
     mm_job j = {.W = W, .tt = tt, .T = T, .y = y, .x = x};
     int nth = ll_pool_size(pool);
     if (exact) {
-        j.scratch = ws_get(ws, (size_t)nth * EXACT_TILE * (size_t)W->ncols * sizeof(float));
+        size_t per = (size_t)EXACT_TILE * (size_t)W->ncols;
+        if (per < (size_t)LL_GEMM_DEQ_SCRATCH(W->ncols)) per = (size_t)LL_GEMM_DEQ_SCRATCH(W->ncols);
+        j.scratch = ws_get(ws, (size_t)nth * per * sizeof(float));
         if (!j.scratch) return -1;
         ll_pool_run(pool, mm_exact, &j);
         return 0;
