@@ -526,6 +526,112 @@ static void test_gemm_deq(void) {
     }
 }
 
+/* ll_gemm_f32 against a double-precision dot product (float rounding of K-term sums: |error| well under
+ * 1e-4 relative to sum |w x| for K <= 600), its tiles against its one-token path bit for bit, and the packed
+ * path (ll_gemm_f32_pack + ll_gemm_f32_packed: AVX-512 token pairs) bit for bit against ll_gemm_f32, for every
+ * tile edge (nr 1..9, nt 1..11) and K with and without a tail shorter than 8. */
+static void test_gemm_f32(void) {
+    const int64_t Ks[3] = {96, 100, 576};
+    for (int ki = 0; ki < 3; ki++) {
+        const int64_t K = Ks[ki];
+        float *w = malloc((size_t)K * 9 * sizeof(float)), *x = malloc((size_t)K * 11 * sizeof(float));
+        float *xp = malloc((size_t)LL_GEMM_XPACK_FLOATS(K, 11) * sizeof(float)), y[99], one[99];
+        random_floats(w, K * 9, 1.0f);
+        random_floats(x, K * 11, 1.0f);
+        int far = 0, bad = 0, badp = 0;
+        for (int t = 0; t < 11; t++) {
+            ll_gemm_f32(K, w, 9, x + t * K, 1, one + t * 9, 9);
+            for (int r = 0; r < 9; r++) {
+                double s = 0, sa = 0;
+                for (int64_t k = 0; k < K; k++) {
+                    s += (double)w[r * K + k] * x[t * K + k];
+                    sa += fabs((double)w[r * K + k] * x[t * K + k]);
+                }
+                far += fabs(one[t * 9 + r] - s) > 1e-4 * sa;
+            }
+        }
+        for (int nr = 1; nr <= 9; nr++)
+            for (int nt = 1; nt <= 11; nt++) {
+                ll_gemm_f32(K, w, nr, x, nt, y, 9);
+                for (int i = 0; i < nt; i++)
+                    for (int r = 0; r < nr; r++) bad += fbits(y[i * 9 + r]) != fbits(one[i * 9 + r]);
+                const float *p = ll_gemm_f32_pack(K, x, nt, xp);
+                ll_gemm_f32_packed(K, w, nr, p, nt, y, 9);
+                for (int i = 0; i < nt; i++)
+                    for (int r = 0; r < nr; r++) badp += fbits(y[i * 9 + r]) != fbits(one[i * 9 + r]);
+            }
+        CHECK(far == 0, "K=%lld gemm_f32 vs double: %d elements outside 1e-4 of sum |w x|", (long long)K, far);
+        CHECK(bad == 0, "K=%lld gemm_f32 tiles vs one token: %d elements differ in their bits", (long long)K, bad);
+        CHECK(badp == 0, "K=%lld gemm_f32_packed vs gemm_f32: %d elements differ in their bits", (long long)K, badp);
+        free(w);
+        free(x);
+        free(xp);
+    }
+}
+
+/* The attention helpers: one query's dot products and weighted sums against double precision (1e-4 of the
+ * sum of magnitudes), and the multi-query forms (shared key / value loads; AVX-512: query pairs in one zmm)
+ * bit for bit the single-query results, for nq 1..5, head sizes 24 / 64 / 128 and per-query counts that cross
+ * the blocks of 4 keys and the 64-row chunks. */
+static void test_attention_rows(void) {
+    const int64_t ns[3] = {24, 64, 128}, stride = 136, rows = 150;
+    float *K = malloc((size_t)(stride * rows) * sizeof(float)), *q = malloc(5 * 128 * sizeof(float));
+    float *a = malloc(5 * (size_t)rows * sizeof(float)), *one = malloc((size_t)rows * sizeof(float));
+    float *out = malloc(5 * (size_t)rows * sizeof(float));
+    random_floats(K, stride * rows, 1.0f);
+    random_floats(q, 5 * 128, 1.0f);
+    random_floats(a, 5 * rows, 1.0f);
+    int far = 0, bad = 0;
+    for (int ni = 0; ni < 3; ni++) {
+        const int64_t n = ns[ni];
+        for (int nq = 1; nq <= 5; nq++)
+            for (int base = 1; base <= 140; base += 23) {
+                int64_t cnt[5];
+                const float *qp[5], *ap[5];
+                float *op[5];
+                for (int j = 0; j < nq; j++) {
+                    cnt[j] = base + (j * 7) % 11;
+                    qp[j] = q + j * 128;
+                    ap[j] = a + j * rows;
+                    op[j] = out + j * rows;
+                }
+                ll_dot_rows_multi_f32(n, nq, qp, K, stride, cnt, op);
+                for (int j = 0; j < nq; j++) {
+                    ll_dot_rows_f32(n, qp[j], K, stride, cnt[j], one);
+                    for (int64_t s = 0; s < cnt[j]; s++) {
+                        bad += fbits(one[s]) != fbits(op[j][s]);
+                        double d = 0, m = 0;
+                        for (int64_t i = 0; i < n; i++) {
+                            d += (double)qp[j][i] * K[s * stride + i];
+                            m += fabs((double)qp[j][i] * K[s * stride + i]);
+                        }
+                        far += fabs(one[s] - d) > 1e-4 * m;
+                    }
+                }
+                ll_axpy_rows_multi_f32(n, nq, ap, K, stride, cnt, op);
+                for (int j = 0; j < nq; j++) {
+                    ll_axpy_rows_f32(n, ap[j], K, stride, cnt[j], one);
+                    for (int64_t i = 0; i < n; i++) {
+                        bad += fbits(one[i]) != fbits(op[j][i]);
+                        double d = 0, m = 0;
+                        for (int64_t s = 0; s < cnt[j]; s++) {
+                            d += (double)ap[j][s] * K[s * stride + i];
+                            m += fabs((double)ap[j][s] * K[s * stride + i]);
+                        }
+                        far += fabs(one[i] - d) > 1e-4 * m;
+                    }
+                }
+            }
+    }
+    CHECK(far == 0, "attention rows vs double: %d values outside 1e-4 of the sum of magnitudes", far);
+    CHECK(bad == 0, "multi-query attention rows vs one query: %d values differ in their bits", bad);
+    free(K);
+    free(q);
+    free(a);
+    free(one);
+    free(out);
+}
+
 int main(void) {
     test_half();
     test_table();
@@ -534,6 +640,8 @@ int main(void) {
     test_vec_dot();
     test_gemm_q();
     test_gemm_deq();
+    test_gemm_f32();
+    test_attention_rows();
     printf("vec_dot throughput, single thread, kernels: %s%s\n", ll_type_kernels(),
 #if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
            "");

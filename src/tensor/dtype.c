@@ -737,6 +737,27 @@ void ll_gemm_f32(int64_t K, const float *w, int64_t nr, const float *x, int64_t 
 #endif
 }
 
+const float *ll_gemm_f32_pack(int64_t K, const float *x, int64_t nt, float *xp) {
+#if defined(LL_AVX512)
+    if (K % 8 == 0) {
+        ll_x86_gemm_f32_pack(K, x, nt, xp);
+        return xp;
+    }
+#endif
+    (void)K, (void)nt, (void)xp;
+    return x;
+}
+
+void ll_gemm_f32_packed(int64_t K, const float *w, int64_t nr, const float *xp, int64_t nt, float *y, int64_t ldy) {
+#if defined(LL_AVX512)
+    if (K % 8 == 0) {
+        ll_x86_gemm_f32_packed(K, w, nr, xp, nt, y, ldy);
+        return;
+    }
+#endif
+    ll_gemm_f32(K, w, nr, xp, nt, y, ldy);
+}
+
 void ll_gemm_deq(uint32_t type, int64_t K, const void *w, size_t wrow, int64_t nr, const float *x, int64_t nt,
                  float *y, int64_t ldy, float *scratch) {
     const ll_type_traits *tt = ll_type_get(type);

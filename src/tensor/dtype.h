@@ -71,6 +71,13 @@ void ll_axpy_rows_multi_f32(int64_t n, int nq, const float *const *a, const floa
 /* y[t*ldy + r] = dot(w row r, x row t) for r < nr, t < nt; rows of K floats. Register-tiled; every
  * element is summed in the same order whatever nr and nt, so results do not depend on batch size. */
 void ll_gemm_f32(int64_t K, const float *w, int64_t nr, const float *x, int64_t nt, float *y, int64_t ldy);
+/* ll_gemm_f32 for many tokens against many weight tiles: the activations are packed once (ll_gemm_f32_pack
+ * fills xp, LL_GEMM_XPACK_FLOATS(K, nt) floats, and returns it; or returns x itself where the build has no
+ * packed kernel or K % 8 != 0), then ll_gemm_f32_packed takes the returned pointer in place of x. Bit for bit
+ * ll_gemm_f32 (x86 with AVX-512: two tokens per zmm, each half one of ll_gemm_f32's accumulators). */
+#define LL_GEMM_XPACK_FLOATS(K, nt) ((((nt) + 1) / 2) * 2 * (K))
+const float *ll_gemm_f32_pack(int64_t K, const float *x, int64_t nt, float *xp);
+void ll_gemm_f32_packed(int64_t K, const float *w, int64_t nr, const float *xp, int64_t nt, float *y, int64_t ldy);
 
 /* ll_gemm_f32 with the weights still in their stored type (rows of K elements, wrow bytes apart): bit for bit
  * what dequantizing the rows with the type's to_float and calling ll_gemm_f32 gives, but each row is dequantized

@@ -73,6 +73,11 @@ void ll_x86_dot_rows_multi_f32(int64_t n, int nq, const float *const *q, const f
 void ll_x86_axpy_rows_multi_f32(int64_t n, int nq, const float *const *a, const float *V, int64_t stride,
                                 const int64_t *count, float *const *out);
 void ll_x86_gemm_f32(int64_t K, const float *w, int64_t nr, const float *x, int64_t nt, float *y, int64_t ldy);
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
+#define LL_AVX512 1
+void ll_x86_gemm_f32_pack(int64_t K, const float *x, int64_t nt, float *xp);
+void ll_x86_gemm_f32_packed(int64_t K, const float *w, int64_t nr, const float *xp, int64_t nt, float *y, int64_t ldy);
+#endif
 void ll_x86_gemm_deq(uint32_t type, ll_to_float_fn tf, int64_t blck, size_t bsz, int64_t K, const void *w, size_t wrow,
                      int64_t nr, const float *x, int64_t nt, float *y, int64_t ldy, float *buf);
 void ll_x86_vec_dot_f16(int64_t n, float *s, const void *x, const void *y);

@@ -24,9 +24,6 @@
 #define DPWSSD(acc, a, b) _mm256_dpwssd_avx_epi32(acc, a, b)
 #endif
 
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
-#define LL_AVX512 1
-#endif
 
 /* ---------------------------------------------------------------- helpers ---------------------- */
 
@@ -894,6 +891,71 @@ void ll_x86_gemm_f32(int64_t K, const float *w, int64_t nr, const float *x, int6
     }
 }
 
+#if defined(LL_AVX512)
+/* The same GEMM over activations packed in token pairs (ll_x86_gemm_f32_pack): one zmm holds the 8-lane
+ * accumulators of two tokens for one row, its halves exactly GEMM_TILE's ymm accumulators (same FMAs lane
+ * for lane, hsum_ps per half), so results are bit for bit ll_x86_gemm_f32's while each FMA does twice the
+ * work and each weight load (a 256-bit broadcast to both halves) feeds two tokens. Needs K % 8 == 0. */
+void ll_x86_gemm_f32_pack(int64_t K, const float *x, int64_t nt, float *xp) {
+    const int64_t KB = K / 8;
+    for (int64_t p = 0; p < (nt + 1) / 2; p++)
+        for (int64_t kb = 0; kb < KB; kb++)
+            for (int h = 0; h < 2; h++) {
+                float *d = xp + (p * KB + kb) * 16 + h * 8;
+                const int64_t t = 2 * p + h;
+                if (t < nt)
+                    memcpy(d, x + t * K + kb * 8, 8 * sizeof(float));
+                else
+                    memset(d, 0, 8 * sizeof(float));
+            }
+}
+
+#define GEMMZ_TILE(NR, NP)                                                                             \
+    static void gemmz_##NR##x##NP(int64_t K, const float *w, const float *xp, float *y, int64_t ldy,   \
+                                  int64_t nt) {                                                        \
+        const int64_t KB = K / 8;                                                                      \
+        __m512 acc[NR][NP];                                                                            \
+        for (int r = 0; r < NR; r++)                                                                   \
+            for (int p = 0; p < NP; p++) acc[r][p] = _mm512_setzero_ps();                              \
+        for (int64_t kb = 0; kb < KB; kb++) {                                                          \
+            __m512 xv[NP];                                                                             \
+            for (int p = 0; p < NP; p++) xv[p] = _mm512_loadu_ps(xp + (p * KB + kb) * 16);             \
+            for (int r = 0; r < NR; r++) {                                                             \
+                const __m512 wv = _mm512_broadcast_f32x8(_mm256_loadu_ps(w + r * K + kb * 8));         \
+                for (int p = 0; p < NP; p++) acc[r][p] = _mm512_fmadd_ps(wv, xv[p], acc[r][p]);        \
+            }                                                                                          \
+        }                                                                                              \
+        for (int r = 0; r < NR; r++)                                                                   \
+            for (int p = 0; p < NP; p++) {                                                             \
+                y[2 * p * ldy + r] = hsum_ps(_mm512_castps512_ps256(acc[r][p]));                       \
+                if (2 * p + 1 < nt) y[(2 * p + 1) * ldy + r] = hsum_ps(_mm512_extractf32x8_ps(acc[r][p], 1)); \
+            }                                                                                          \
+    }
+GEMMZ_TILE(4, 4)
+GEMMZ_TILE(1, 4)
+GEMMZ_TILE(4, 1)
+GEMMZ_TILE(1, 1)
+
+void ll_x86_gemm_f32_packed(int64_t K, const float *w, int64_t nr, const float *xp, int64_t nt, float *y, int64_t ldy) {
+    const int64_t KB = K / 8, np = (nt + 1) / 2;
+    int64_t p = 0;
+    for (; p + 4 <= np; p += 4) {
+        const float *xq = xp + p * KB * 16;
+        float *yq = y + 2 * p * ldy;
+        int64_t r = 0;
+        for (; r + 4 <= nr; r += 4) gemmz_4x4(K, w + r * K, xq, yq + r, ldy, nt - 2 * p);
+        for (; r < nr; r++) gemmz_1x4(K, w + r * K, xq, yq + r, ldy, nt - 2 * p);
+    }
+    for (; p < np; p++) {
+        const float *xq = xp + p * KB * 16;
+        float *yq = y + 2 * p * ldy;
+        int64_t r = 0;
+        for (; r + 4 <= nr; r += 4) gemmz_4x1(K, w + r * K, xq, yq + r, ldy, nt - 2 * p);
+        for (; r < nr; r++) gemmz_1x1(K, w + r * K, xq, yq + r, ldy, nt - 2 * p);
+    }
+}
+#endif
+
 /* The exact-mode GEMM fused with the dequantizer: each block's weights are decoded into registers (the
  * dequantizer's own values, dec_* / kdec_*) and multiplied at once, never stored. A block of QK elements per
  * row has its scales read once (kprep), then its QK/32 groups of 32 decoded (KDEC); the 32-element types are
@@ -1095,15 +1157,48 @@ void ll_x86_dot_rows_f32(int64_t n, const float *q, const float *K, int64_t stri
 /* ll_x86_dot_rows_f32 for nq queries over the same keys (query j: keys 0..count[j]-1): the blocks of 4 keys
  * all queries have are loaded once for all of them (q from L1 instead of registers: the same FMAs in the same
  * order), the rest per query. Each out[j] is bit for bit the single-query result. */
+#if defined(LL_AVX512)
+/* Two queries per zmm (qa in the low half, qb in the high), each key row broadcast to both halves: every half
+ * runs the ymm kernel's FMAs lane for lane and the same hadd reduction, so out is bit for bit the same. */
+static void dot_rows_pair(int nv, const float *qa, const float *qb, const float *K, int64_t stride, int64_t c4,
+                          float *oa, float *ob) {
+    __m512 qv[16];
+    for (int i = 0; i < nv; i++)
+        qv[i] = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(qa + 8 * i)), _mm256_loadu_ps(qb + 8 * i), 1);
+    for (int64_t s = 0; s < c4; s += 4) {
+        const float *k0 = K + s * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+        for (int i = 0; i < nv; i++) {
+            a0 = _mm512_fmadd_ps(qv[i], _mm512_broadcast_f32x8(_mm256_loadu_ps(k0 + 8 * i)), a0);
+            a1 = _mm512_fmadd_ps(qv[i], _mm512_broadcast_f32x8(_mm256_loadu_ps(k1 + 8 * i)), a1);
+            a2 = _mm512_fmadd_ps(qv[i], _mm512_broadcast_f32x8(_mm256_loadu_ps(k2 + 8 * i)), a2);
+            a3 = _mm512_fmadd_ps(qv[i], _mm512_broadcast_f32x8(_mm256_loadu_ps(k3 + 8 * i)), a3);
+        }
+        for (int half = 0; half < 2; half++) {
+            const __m256 b0 = half ? _mm512_extractf32x8_ps(a0, 1) : _mm512_castps512_ps256(a0);
+            const __m256 b1 = half ? _mm512_extractf32x8_ps(a1, 1) : _mm512_castps512_ps256(a1);
+            const __m256 b2 = half ? _mm512_extractf32x8_ps(a2, 1) : _mm512_castps512_ps256(a2);
+            const __m256 b3 = half ? _mm512_extractf32x8_ps(a3, 1) : _mm512_castps512_ps256(a3);
+            __m256 h01 = _mm256_hadd_ps(b0, b1), h23 = _mm256_hadd_ps(b2, b3), h = _mm256_hadd_ps(h01, h23);
+            _mm_storeu_ps((half ? ob : oa) + s, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+        }
+    }
+}
+#endif
+
 void ll_x86_dot_rows_multi_f32(int64_t n, int nq, const float *const *q, const float *K, int64_t stride,
                                const int64_t *count, float *const *out) {
     int64_t cmin = count[0];
     for (int j = 1; j < nq; j++) cmin = count[j] < cmin ? count[j] : cmin;
     int64_t c4 = cmin & ~(int64_t)3;
     int nv = (int)(n / 8);
+    int j0 = 0;
+#if defined(LL_AVX512)
+    for (; j0 + 2 <= nq; j0 += 2) dot_rows_pair(nv, q[j0], q[j0 + 1], K, stride, c4, out[j0], out[j0 + 1]);
+#endif
     for (int64_t s = 0; s < c4; s += 4) {
         const float *k0 = K + s * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
-        for (int j = 0; j < nq; j++) {
+        for (int j = j0; j < nq; j++) {
             const float *qj = q[j];
             __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
             for (int i = 0; i < nv; i++) {
@@ -1136,6 +1231,44 @@ void ll_x86_axpy_rows_f32(int64_t n, const float *a, const float *V, int64_t str
 /* ll_x86_axpy_rows_f32 for nq queries over the same value rows, in chunks of 64 rows that stay in L1 while
  * every query takes them; a query's accumulators go to out[j] between chunks (floats stored and reloaded
  * exactly), so each lane sums its products in the single-query order and out[j] is bit for bit the same. */
+/* One query's accumulators, loaded from out and stored back, over rows s0..s1-1. */
+static void axpy_one(int nv, const float *a, const float *V, int64_t stride, int64_t s0, int64_t s1, float *out) {
+    if (s0 >= s1) return;
+    __m256 acc[16];
+    for (int i = 0; i < nv; i++) acc[i] = _mm256_loadu_ps(out + 8 * i);
+    for (int64_t s = s0; s < s1; s++) {
+        const __m256 av = _mm256_set1_ps(a[s]);
+        const float *v = V + s * stride;
+        for (int i = 0; i < nv; i++) acc[i] = _mm256_fmadd_ps(av, _mm256_loadu_ps(v + 8 * i), acc[i]);
+    }
+    for (int i = 0; i < nv; i++) _mm256_storeu_ps(out + 8 * i, acc[i]);
+}
+
+#if defined(LL_AVX512)
+/* Two queries per zmm (oa's accumulators in the low half, ob's in the high), each value row broadcast to both:
+ * lane for lane axpy_one's FMAs in the same row order. */
+static void axpy_pair(int nv, const float *aa, const float *ab, const float *V, int64_t stride, int64_t s0, int64_t s1,
+                      float *oa, float *ob) {
+    if (s0 >= s1) return;
+    __m512 acc[16];
+    for (int i = 0; i < nv; i++)
+        acc[i] = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(oa + 8 * i)), _mm256_loadu_ps(ob + 8 * i), 1);
+    for (int64_t s = s0; s < s1; s++) {
+        const __m512 av = _mm512_insertf32x8(_mm512_set1_ps(aa[s]), _mm256_set1_ps(ab[s]), 1);
+        const float *v = V + s * stride;
+        for (int i = 0; i < nv; i++) acc[i] = _mm512_fmadd_ps(av, _mm512_broadcast_f32x8(_mm256_loadu_ps(v + 8 * i)), acc[i]);
+    }
+    for (int i = 0; i < nv; i++) {
+        _mm256_storeu_ps(oa + 8 * i, _mm512_castps512_ps256(acc[i]));
+        _mm256_storeu_ps(ob + 8 * i, _mm512_extractf32x8_ps(acc[i], 1));
+    }
+}
+#endif
+
+/* ll_x86_axpy_rows_f32 for nq queries over the same value rows, in chunks of 64 rows that stay in L1 while
+ * every query takes them; a query's accumulators go to out[j] between chunks (floats stored and reloaded
+ * exactly), so each lane sums its products in the single-query order and out[j] is bit for bit the same.
+ * With AVX-512, queries go in pairs over the rows both have (axpy_pair), the rest of each one alone. */
 void ll_x86_axpy_rows_multi_f32(int64_t n, int nq, const float *const *a, const float *V, int64_t stride,
                                 const int64_t *count, float *const *out) {
     enum { CH = 64 };
@@ -1145,19 +1278,18 @@ void ll_x86_axpy_rows_multi_f32(int64_t n, int nq, const float *const *a, const 
     for (int j = 0; j < nq; j++)
         for (int i = 0; i < nv; i++) _mm256_storeu_ps(out[j] + 8 * i, _mm256_setzero_ps());
     for (int64_t c0 = 0; c0 < cmax; c0 += CH) {
-        for (int j = 0; j < nq; j++) {
-            int64_t end = c0 + CH < count[j] ? c0 + CH : count[j];
-            if (c0 >= end) continue;
-            __m256 acc[16];
-            for (int i = 0; i < nv; i++) acc[i] = _mm256_loadu_ps(out[j] + 8 * i);
-            const float *aj = a[j];
-            for (int64_t s = c0; s < end; s++) {
-                __m256 av = _mm256_set1_ps(aj[s]);
-                const float *v = V + s * stride;
-                for (int i = 0; i < nv; i++) acc[i] = _mm256_fmadd_ps(av, _mm256_loadu_ps(v + 8 * i), acc[i]);
-            }
-            for (int i = 0; i < nv; i++) _mm256_storeu_ps(out[j] + 8 * i, acc[i]);
+        int j = 0;
+#if defined(LL_AVX512)
+        for (; j + 2 <= nq; j += 2) {
+            const int64_t e0 = c0 + CH < count[j] ? c0 + CH : count[j];
+            const int64_t e1 = c0 + CH < count[j + 1] ? c0 + CH : count[j + 1];
+            const int64_t em = e0 < e1 ? e0 : e1, sm = em > c0 ? em : c0;
+            axpy_pair(nv, a[j], a[j + 1], V, stride, c0, em, out[j], out[j + 1]);
+            axpy_one(nv, a[j], V, stride, sm, e0, out[j]);
+            axpy_one(nv, a[j + 1], V, stride, sm, e1, out[j + 1]);
         }
+#endif
+        for (; j < nq; j++) axpy_one(nv, a[j], V, stride, c0, c0 + CH < count[j] ? c0 + CH : count[j], out[j]);
     }
 }
 

@@ -20,10 +20,18 @@ void ll_workspace_free(ll_workspace *ws) {
     ws->size = 0;
 }
 
+/* 64-byte aligned (a zmm load that crosses a cache line costs two): the buffer is realigned on every growth, its
+ * contents are not kept. */
 static void *ws_get(ll_workspace *ws, size_t n) {
     if (ws->size < n) {
-        void *p = ll_realloc(ws->buf, n);
-        if (!p) return NULL;
+        free(ws->buf);
+        ws->buf = NULL;
+        ws->size = 0;
+        void *p = NULL;
+        if (posix_memalign(&p, 64, n) != 0 || !p) {
+            ll_fail("out of memory (%zu bytes of matmul workspace)", n);
+            return NULL;
+        }
         ws->buf = p;
         ws->size = n;
     }
@@ -46,6 +54,8 @@ typedef struct {
     float *y;
     float *scratch;        /* exact mode: EXACT_TILE * ncols floats per thread */
     const float *x;        /* fp32 activations, for quantizing */
+    float *xpack;          /* exact mode, many tokens: room for the packed activations */
+    const float *xp;       /* the packed activations, or NULL: ll_gemm_f32 on x */
     void *xq_out;
     const ll_type_traits *dt;
     ll_gemm_q_fn gemm;     /* the type's tiled kernel, or NULL: one vec_dot per (row, token) */
@@ -78,13 +88,24 @@ static void mm_quant(void *a, int ith, int nth) {
     }
 }
 
+static size_t exact_per_thread(int64_t K) {
+    size_t per = (size_t)EXACT_TILE * (size_t)K;
+    return per < (size_t)LL_GEMM_DEQ_SCRATCH(K) ? (size_t)LL_GEMM_DEQ_SCRATCH(K) : per;
+}
+
+/* Each thread packs its share of the token pairs (the packed layout is pair-major, so shares are contiguous). */
+static void mm_pack(void *a, int ith, int nth) {
+    mm_job *j = a;
+    const int64_t K = j->W->ncols, np = (j->T + 1) / 2, p0 = np * ith / nth, p1 = np * (ith + 1) / nth;
+    const int64_t n = (2 * p1 < j->T ? 2 * p1 : j->T) - 2 * p0;
+    if (n > 0) ll_gemm_f32_pack(K, j->x + 2 * p0 * K, n, j->xpack + 2 * p0 * K);
+}
+
 static void mm_exact(void *a, int ith, int nth) {
     mm_job *j = a;
     const ll_mat *W = j->W;
     int64_t K = W->ncols;
-    size_t per = (size_t)EXACT_TILE * (size_t)K;
-    if (per < (size_t)LL_GEMM_DEQ_SCRATCH(K)) per = (size_t)LL_GEMM_DEQ_SCRATCH(K);
-    float *buf = j->scratch + (size_t)ith * per;
+    float *buf = j->scratch + (size_t)ith * exact_per_thread(K);
     int64_t n_tiles = (W->nrows + EXACT_TILE - 1) / EXACT_TILE;
     int64_t t0 = n_tiles * ith / nth, t1 = n_tiles * (ith + 1) / nth;
     for (int64_t tile = t0; tile < t1; tile++) {
@@ -102,7 +123,10 @@ static void mm_exact(void *a, int ith, int nth) {
                 j->tt->to_float((const char *)W->data + (size_t)r * W->row_bytes, buf + (r - r0) * K, K);
             rows = buf;
         }
-        ll_gemm_f32(K, rows, r1 - r0, j->x, j->T, j->y + r0, W->nrows);
+        if (j->xp)
+            ll_gemm_f32_packed(K, rows, r1 - r0, j->xp, j->T, j->y + r0, W->nrows);
+        else
+            ll_gemm_f32(K, rows, r1 - r0, j->x, j->T, j->y + r0, W->nrows);
     }
 }
 
@@ -113,10 +137,18 @@ int ll_matmul(ll_pool *pool, ll_workspace *ws, const ll_mat *W, const float *x, 
     mm_job j = {.W = W, .tt = tt, .T = T, .y = y, .x = x};
     int nth = ll_pool_size(pool);
     if (exact) {
-        size_t per = (size_t)EXACT_TILE * (size_t)W->ncols;
-        if (per < (size_t)LL_GEMM_DEQ_SCRATCH(W->ncols)) per = (size_t)LL_GEMM_DEQ_SCRATCH(W->ncols);
-        j.scratch = ws_get(ws, (size_t)nth * per * sizeof(float));
+        const size_t per = (size_t)nth * exact_per_thread(W->ncols);
+        const size_t npack = T > EXACT_FEW_TOKENS ? (size_t)LL_GEMM_XPACK_FLOATS(W->ncols, T) : 0;
+        j.scratch = ws_get(ws, (per + npack) * sizeof(float));
         if (!j.scratch) return -1;
+        if (npack) {
+            j.xpack = j.scratch + per;
+            /* A pack of no tokens returns xpack only where the build has a packed kernel for this K. */
+            if (ll_gemm_f32_pack(W->ncols, x, 0, j.xpack) == j.xpack) {
+                ll_pool_run(pool, mm_pack, &j);
+                j.xp = j.xpack;
+            }
+        }
         ll_pool_run(pool, mm_exact, &j);
         return 0;
     }
