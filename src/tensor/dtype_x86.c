@@ -235,7 +235,9 @@ static inline __m256i unpack_q5_0(const uint8_t *w) {
 #define GQ_TILE_NAME(P, R, T) GQ_CAT(P, R, T) /* expands GQ_NR / GQ_NT first */
 
 /* The GEMM over any nr x nt from a tile family P (P_1x1, P_1x4 and the big tile): big tiles, then the rows
- * left over one at a time (1 x 4), then the tokens left over one pair at a time (1 x 1, vec_dot itself). */
+ * left over one at a time (1 x 4), then the tokens left over one at a time: 4 rows per tile (four independent
+ * accumulator chains and weight streams: one token's matrix-vector product is bound by them, not by FMAs), the
+ * last rows one pair at a time (1 x 1, vec_dot itself). */
 #define GQ_GEMM(P)                                                                                            \
     void ll_x86_gemm_##P(int64_t K, const void *vw, size_t wrow, int64_t nr, const void *vx, size_t xrow,     \
                          int64_t nt, float *y, int64_t ldy) {                                                 \
@@ -250,9 +252,13 @@ static inline __m256i unpack_q5_0(const uint8_t *w) {
             for (; r < nr; r++)                                                                               \
                 P##_1x4(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);    \
         }                                                                                                     \
-        for (; t < nt; t++)                                                                                   \
-            for (int64_t r = 0; r < nr; r++)                                                                  \
+        for (; t < nt; t++) {                                                                                 \
+            int64_t r = 0;                                                                                    \
+            for (; r + 4 <= nr; r += 4)                                                                       \
+                P##_4x1(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);    \
+            for (; r < nr; r++)                                                                               \
                 P##_1x1(nb, w + (size_t)r * wrow, wrow, x + (size_t)t * xrow, xrow, y + t * ldy + r, ldy);    \
+        }                                                                                                     \
     }
 
 #define S8_TILE_X(TY, WSIZE, NR, NT) S8_TILE(TY, WSIZE, NR, NT) /* expands GQ_NR / GQ_NT first */
@@ -260,6 +266,7 @@ static inline __m256i unpack_q5_0(const uint8_t *w) {
 /* The tiles of one type, its vec_dot (the 1 x 1 tile) and its GEMM. */
 #define S8_TYPE(TY, WSIZE)                                                                                    \
     S8_TILE(TY, WSIZE, 1, 1)                                                                                  \
+    S8_TILE(TY, WSIZE, 4, 1)                                                                                  \
     S8_TILE(TY, WSIZE, 1, 4)                                                                                  \
     S8_TILE_X(TY, WSIZE, GQ_NR, GQ_NT)                                                                        \
     void ll_x86_vec_dot_##TY(int64_t n, float *s, const void *vx, const void *vy) {                           \
@@ -308,6 +315,7 @@ S8_TYPE(q5_0, LL_Q5_0_SIZE)
     }
 #define Q41_TILE_X(NR, NT) Q41_TILE(NR, NT)
 Q41_TILE(1, 1)
+Q41_TILE(4, 1)
 Q41_TILE(1, 4)
 Q41_TILE_X(GQ_NR, GQ_NT)
 
