@@ -478,6 +478,20 @@ static void test_gemm_q(void) {
                     for (int r = 0; r < nr; r++) bad += fbits(y[i * 9 + r]) != fbits(want[i * 9 + r]);
             }
         CHECK(bad == 0, "%s tiled gemm vs vec_dot: %d elements differ in their bits", t->name, bad);
+        ll_gemm_qo_fn goff = ll_type_gemm_offset(type);
+        if (goff) { /* the unsigned-offset tiles (VNNI builds) */
+            uint8_t *xo = malloc((size_t)(K / 32) * LL_Q8_0_OFF_SIZE * 9);
+            ll_q8_0_offset_rows(K, x, xrow, 9, xo);
+            int bado = 0;
+            for (int nr = 1; nr <= 9; nr++)
+                for (int nt = 1; nt <= 9; nt++) {
+                    goff(K, w, wrow, nr, x, xrow, xo, nt, y, 9);
+                    for (int i = 0; i < nt; i++)
+                        for (int r = 0; r < nr; r++) bado += fbits(y[i * 9 + r]) != fbits(want[i * 9 + r]);
+                }
+            CHECK(bado == 0, "%s offset gemm vs vec_dot: %d elements differ in their bits", t->name, bado);
+            free(xo);
+        }
         free(w);
         free(x);
         free(act);

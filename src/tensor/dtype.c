@@ -667,6 +667,24 @@ ll_gemm_q_fn ll_type_gemm(uint32_t type) {
     return NULL;
 }
 
+ll_gemm_qo_fn ll_type_gemm_offset(uint32_t type) {
+#if defined(LL_HAVE_VNNI)
+    if (type == LL_TYPE_Q8_0) return ll_x86_gemm_off_q8_0;
+    if (type == LL_TYPE_Q4_0) return ll_x86_gemm_off_q4_0;
+    if (type == LL_TYPE_Q5_0) return ll_x86_gemm_off_q5_0;
+#endif
+    (void)type;
+    return NULL;
+}
+
+void ll_q8_0_offset_rows(int64_t K, const void *x, size_t xrow, int64_t nt, void *xo) {
+#if defined(LL_HAVE_VNNI)
+    ll_x86_q8_0_offset_rows(K, x, xrow, nt, xo);
+#else
+    (void)K, (void)x, (void)xrow, (void)nt, (void)xo;
+#endif
+}
+
 const char *ll_type_kernels(void) {
 #if defined(LL_HAVE_X86)
     return "avx2+fma+f16c"

@@ -97,6 +97,14 @@ void ll_gemm_deq(uint32_t type, int64_t K, const void *w, size_t wrow, int64_t n
 typedef void (*ll_gemm_q_fn)(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow, int64_t nt,
                              float *y, int64_t ldy);
 ll_gemm_q_fn ll_type_gemm(uint32_t type);
+/* The same products for 4 or more tokens with the q8_0 activations also given offset to unsigned bytes
+ * (ll_q8_0_offset_rows: LL_Q8_0_OFF_SIZE bytes per block, fp32 scale then quants + 128), where the build has a
+ * kernel for it (x86 with VNNI: q8_0, q4_0, q5_0), else NULL. Bit for bit ll_type_gemm's results. */
+#define LL_Q8_0_OFF_SIZE 36
+typedef void (*ll_gemm_qo_fn)(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow,
+                              const void *xo, int64_t nt, float *y, int64_t ldy);
+ll_gemm_qo_fn ll_type_gemm_offset(uint32_t type);
+void ll_q8_0_offset_rows(int64_t K, const void *x, size_t xrow, int64_t nt, void *xo);
 
 /* fp16 / bf16 conversion helpers (exact, round-to-nearest-even for the float->half direction). */
 float ll_fp16_to_fp32(uint16_t h);

@@ -92,6 +92,16 @@ void ll_x86_gemm_q5_0(int64_t K, const void *w, size_t wrow, int64_t nr, const v
                       float *y, int64_t ldy);
 void ll_x86_gemm_q4_1(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow, int64_t nt,
                       float *y, int64_t ldy);
+#if (defined(__AVX512VNNI__) && defined(__AVX512VL__)) || defined(__AVXVNNI__)
+#define LL_HAVE_VNNI 1
+void ll_x86_q8_0_offset_rows(int64_t K, const void *x, size_t xrow, int64_t nt, void *xo);
+void ll_x86_gemm_off_q8_0(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow, const void *xo,
+                          int64_t nt, float *y, int64_t ldy);
+void ll_x86_gemm_off_q4_0(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow, const void *xo,
+                          int64_t nt, float *y, int64_t ldy);
+void ll_x86_gemm_off_q5_0(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow, const void *xo,
+                          int64_t nt, float *y, int64_t ldy);
+#endif
 void ll_x86_vec_dot_q5_0(int64_t n, float *s, const void *x, const void *y);
 void ll_x86_vec_dot_q5_1(int64_t n, float *s, const void *x, const void *y);
 void ll_x86_vec_dot_q8_0(int64_t n, float *s, const void *x, const void *y);

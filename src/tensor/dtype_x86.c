@@ -195,6 +195,9 @@ static inline __m256i unpack_q5_0(const uint8_t *w) {
     return _mm256_or_si256(nibbles32(w + 6), _mm256_andnot_si256(hb, _mm256_set1_epi8((char)0xf0)));
 }
 
+#ifndef LL_PF_DIST
+#define LL_PF_DIST 0
+#endif
 #define S8_TILE(TY, WSIZE, NR, NT)                                                                            \
     static void TY##_##NR##x##NT(int64_t nb, const uint8_t *w, size_t wrow, const uint8_t *x, size_t xrow,     \
                                  float *y, int64_t ldy) {                                                     \
@@ -211,6 +214,7 @@ static inline __m256i unpack_q5_0(const uint8_t *w) {
             }                                                                                                 \
             for (int r = 0; r < NR; r++) {                                                                    \
                 const uint8_t *wb = w + (size_t)r * wrow + (size_t)b * (WSIZE);                               \
+                if (LL_PF_DIST && NT == 1) _mm_prefetch((const char *)wb + LL_PF_DIST, _MM_HINT_T0);          \
                 const __m128 dw = h1(wb);                                                                     \
                 const __m256i qw = unpack_##TY(wb), aw = _mm256_sign_epi8(qw, qw);                            \
                 for (int t = 0; t < NT; t++) {                                                                \
@@ -278,6 +282,87 @@ S8_TYPE(q8_0, LL_Q8_0_SIZE)
 S8_TYPE(q4_0, LL_Q4_0_SIZE)
 S8_TYPE(q5_0, LL_Q5_0_SIZE)
 
+#if defined(LL_VNNI)
+/* The same products over activations offset to unsigned bytes (ll_x86_q8_0_offset_rows: per block the scale as
+ * fp32, then the 32 quants + 128): vpdpbusd takes (y + 128) x w directly, started from -128 * sum(w) (taken
+ * once per weight block, shared by the tile's tokens), which is the sign trick's Σ w·y exactly — so every
+ * element is bit for bit what the tiles above give, with no vpsignb per (row, token), and the scale product a
+ * full-width multiply of two broadcasts (dw * dy, as mul_ss gives it). VNNI only: vpmaddubsw would saturate
+ * (y + 128) x w. */
+void ll_x86_q8_0_offset_rows(int64_t K, const void *vx, size_t xrow, int64_t nt, void *vxo) {
+    const int64_t nb = K / LL_QK;
+    const __m256i off = _mm256_set1_epi8((char)0x80);
+    for (int64_t t = 0; t < nt; t++) {
+        const uint8_t *x = (const uint8_t *)vx + (size_t)t * xrow;
+        uint8_t *o = (uint8_t *)vxo + (size_t)t * (size_t)nb * LL_Q8_0_OFF_SIZE;
+        for (int64_t b = 0; b < nb; b++, x += LL_Q8_0_SIZE, o += LL_Q8_0_OFF_SIZE) {
+            const float d = h1f(x);
+            memcpy(o, &d, 4);
+            st256(o + 4, _mm256_xor_si256(ld256(x + 2), off));
+        }
+    }
+}
+
+#define S8U_TILE(TY, WSIZE, NR, NT)                                                                           \
+    static void TY##_u##NR##x##NT(int64_t nb, const uint8_t *w, size_t wrow, const uint8_t *xo, float *y,     \
+                                  int64_t ldy) {                                                              \
+        const size_t xrow = (size_t)nb * LL_Q8_0_OFF_SIZE;                                                    \
+        const __m256i b128 = _mm256_set1_epi8((char)0x80);                                                    \
+        __m256 acc[NR][NT];                                                                                   \
+        for (int r = 0; r < NR; r++)                                                                          \
+            for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps();                                     \
+        for (int64_t b = 0; b < nb; b++) {                                                                    \
+            __m256i qy[NT];                                                                                   \
+            __m256 dy[NT];                                                                                    \
+            for (int t = 0; t < NT; t++) {                                                                    \
+                const uint8_t *yb = xo + (size_t)t * xrow + (size_t)b * LL_Q8_0_OFF_SIZE;                     \
+                dy[t] = _mm256_broadcast_ss((const float *)(const void *)yb);                                 \
+                qy[t] = ld256(yb + 4);                                                                        \
+            }                                                                                                 \
+            for (int r = 0; r < NR; r++) {                                                                    \
+                const uint8_t *wb = w + (size_t)r * wrow + (size_t)b * (WSIZE);                               \
+                const __m256 dw = _mm256_set1_ps(h1f(wb));                                                    \
+                const __m256i qw = unpack_##TY(wb);                                                           \
+                const __m256i corr = _mm256_sub_epi32(_mm256_setzero_si256(),                                 \
+                                                      DPBUSD(_mm256_setzero_si256(), b128, qw));              \
+                for (int t = 0; t < NT; t++) {                                                                \
+                    const __m256 f = _mm256_cvtepi32_ps(DPBUSD(corr, qy[t], qw));                             \
+                    acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, dy[t]), f, acc[r][t]);                      \
+                }                                                                                             \
+            }                                                                                                 \
+        }                                                                                                     \
+        for (int r = 0; r < NR; r++)                                                                          \
+            for (int t = 0; t < NT; t++) y[t * ldy + r] = hsum_ps(acc[r][t]);                                 \
+    }
+
+/* Groups of 4 tokens through the offset tiles (4 x 4, then rows one at a time), the tokens left over through
+ * the signed tiles on the q8_0 rows themselves. */
+#define S8U_TYPE(TY, WSIZE)                                                                                   \
+    S8U_TILE(TY, WSIZE, 4, 4)                                                                                 \
+    S8U_TILE(TY, WSIZE, 1, 4)                                                                                 \
+    void ll_x86_gemm_off_##TY(int64_t K, const void *vw, size_t wrow, int64_t nr, const void *vx, size_t xrow, \
+                              const void *vxo, int64_t nt, float *y, int64_t ldy) {                           \
+        const uint8_t *w = vw, *xo = vxo;                                                                     \
+        const int64_t nb = K / LL_QK;                                                                         \
+        const size_t orow = (size_t)nb * LL_Q8_0_OFF_SIZE;                                                    \
+        int64_t t = 0;                                                                                        \
+        for (; t + 4 <= nt; t += 4) {                                                                         \
+            int64_t r = 0;                                                                                    \
+            for (; r + 4 <= nr; r += 4)                                                                       \
+                TY##_u4x4(nb, w + (size_t)r * wrow, wrow, xo + (size_t)t * orow, y + t * ldy + r, ldy);       \
+            for (; r < nr; r++)                                                                               \
+                TY##_u1x4(nb, w + (size_t)r * wrow, wrow, xo + (size_t)t * orow, y + t * ldy + r, ldy);       \
+        }                                                                                                     \
+        if (t < nt)                                                                                           \
+            ll_x86_gemm_##TY(K, vw, wrow, nr, (const uint8_t *)vx + (size_t)t * xrow, xrow, nt - t, y + t * ldy, \
+                             ldy);                                                                            \
+    }
+
+S8U_TYPE(q8_0, LL_Q8_0_SIZE)
+S8U_TYPE(q4_0, LL_Q4_0_SIZE)
+S8U_TYPE(q5_0, LL_Q5_0_SIZE)
+#endif
+
 /* q4_1 x q8_1: d*dy * sum(q*qy) + m*s. Every element y[t][r] takes the same sequence whatever the tile:
  * per block acc = fma(bcast(d*dy), cvt(int lanes), acc) in one accumulator, ms = ms + m*s (float, in
  * block order); result hsum_ps(acc) + ms. So vec_dot (a 1 x 1 tile) and the tiled GEMM below agree bit for
@@ -299,6 +384,7 @@ S8_TYPE(q5_0, LL_Q5_0_SIZE)
             }                                                                                                 \
             for (int r = 0; r < NR; r++) {                                                                    \
                 const uint8_t *wb = w + (size_t)r * wrow + (size_t)b * LL_Q4_1_SIZE;                          \
+                if (LL_PF_DIST && NT == 1) _mm_prefetch((const char *)wb + LL_PF_DIST, _MM_HINT_T0);          \
                 const __m128 dmw = h2_pair(wb);                                                               \
                 const __m256i qw = nibbles32(wb + 4);                                                         \
                 for (int t = 0; t < NT; t++) {                                                                \

@@ -59,12 +59,23 @@ typedef struct {
     void *xq_out;
     const ll_type_traits *dt;
     ll_gemm_q_fn gemm;     /* the type's tiled kernel, or NULL: one vec_dot per (row, token) */
+    ll_gemm_qo_fn gemm_off; /* or its kernel over the activations offset to unsigned bytes (xo), 4+ tokens */
+    void *xo;
 } mm_job;
 
 static void quantize_rows(void *a, int ith, int nth) {
     mm_job *j = a;
     for (int64_t t = ith; t < j->T; t += nth)
         j->dt->from_float(j->x + t * j->W->ncols, (char *)j->xq_out + (size_t)t * j->xq_row, j->W->ncols);
+}
+
+static void offset_rows(void *a, int ith, int nth) {
+    mm_job *j = a;
+    const int64_t t0 = j->T * ith / nth, t1 = j->T * (ith + 1) / nth;
+    const size_t orow = (size_t)(j->W->ncols / 32) * LL_Q8_0_OFF_SIZE;
+    if (t1 > t0)
+        ll_q8_0_offset_rows(j->W->ncols, (const char *)j->xq + (size_t)t0 * j->xq_row, j->xq_row, t1 - t0,
+                            (char *)j->xo + (size_t)t0 * orow);
 }
 
 static void mm_quant(void *a, int ith, int nth) {
@@ -74,6 +85,11 @@ static void mm_quant(void *a, int ith, int nth) {
     int64_t t0 = n_tiles * ith / nth, t1 = n_tiles * (ith + 1) / nth;
     for (int64_t tile = t0; tile < t1; tile++) {
         int64_t r0 = tile * TILE_ROWS, r1 = r0 + TILE_ROWS < W->nrows ? r0 + TILE_ROWS : W->nrows;
+        if (j->gemm_off) {
+            j->gemm_off(W->ncols, (const char *)W->data + (size_t)r0 * W->row_bytes, W->row_bytes, r1 - r0, j->xq,
+                        j->xq_row, j->xo, j->T, j->y + r0, W->nrows);
+            continue;
+        }
         if (j->gemm) {
             j->gemm(W->ncols, (const char *)W->data + (size_t)r0 * W->row_bytes, W->row_bytes, r1 - r0, j->xq, j->xq_row,
                     j->T, j->y + r0, W->nrows);
@@ -161,11 +177,19 @@ int ll_matmul(ll_pool *pool, ll_workspace *ws, const ll_mat *W, const float *x, 
         j.xq_row = ll_row_size(tt->vec_dot_type, W->ncols);
         if (!j.xq_row) return ll_fail("row of %lld elements does not fit type %s blocks", (long long)W->ncols,
                                       ll_type_name(tt->vec_dot_type));
-        j.xq_out = ws_get(ws, j.xq_row * (size_t)T);
+        const ll_gemm_qo_fn goff = T >= 4 && tt->vec_dot_type == LL_TYPE_Q8_0 ? ll_type_gemm_offset(W->type) : NULL;
+        const size_t xq_bytes = (j.xq_row * (size_t)T + 63) / 64 * 64;
+        const size_t xo_bytes = goff ? (size_t)(W->ncols / 32) * LL_Q8_0_OFF_SIZE * (size_t)T : 0;
+        j.xq_out = ws_get(ws, xq_bytes + xo_bytes);
         if (!j.xq_out) return -1;
         j.dt = dt;
         ll_pool_run(pool, quantize_rows, &j);
         j.xq = j.xq_out;
+        if (goff) {
+            j.xo = (char *)j.xq_out + xq_bytes;
+            ll_pool_run(pool, offset_rows, &j);
+            j.gemm_off = goff;
+        }
     }
     j.gemm = ll_type_gemm(W->type);
     ll_pool_run(pool, mm_quant, &j);
