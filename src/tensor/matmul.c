@@ -13,6 +13,7 @@
  * weights are dequantized once per 3 tokens); more tokens share one dequantized 16-row tile. Both give every
  * element the same summation sequence, so the switch does not change a bit. */
 #define EXACT_FEW_TOKENS 3
+#define PF_AHEAD 4096
 
 void ll_workspace_free(ll_workspace *ws) {
     free(ws->buf);
@@ -98,8 +99,12 @@ static void mm_quant(void *a, int ith, int nth) {
         for (int64_t t = 0; t < j->T; t++) {
             const void *xr = (const char *)j->xq + (size_t)t * j->xq_row;
             float *yr = j->y + t * W->nrows;
-            for (int64_t r = r0; r < r1; r++)
-                j->tt->vec_dot(W->ncols, &yr[r], (const char *)W->data + (size_t)r * W->row_bytes, xr);
+            for (int64_t r = r0; r < r1; r++) {
+                const char *wr = (const char *)W->data + (size_t)r * W->row_bytes;
+                if (j->T == 1) /* one token streams the matrix once: keep misses in flight (dtype_x86.c's LL_PF_DIST) */
+                    for (size_t o = 0; o < W->row_bytes; o += 64) __builtin_prefetch(wr + PF_AHEAD + o);
+                j->tt->vec_dot(W->ncols, &yr[r], wr, xr);
+            }
         }
     }
 }
