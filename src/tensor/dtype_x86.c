@@ -1008,6 +1008,29 @@ void ll_x86_gemm_f32_pack(int64_t K, const float *x, int64_t nt, float *xp) {
             }
 }
 
+/* Four rows' accumulators for one token pair, reduced together: per 128-bit lane the same additions as
+ * hsum_ps (lo + hi, then lanes 0+2 and 1+3, then their sum, each with hsum_ps's first operand first), done as
+ * a transpose so that each token's four row sums come out in one xmm, stored at once (y[t][r..r+3]). */
+static inline void gemmz_store4(__m512 a0, __m512 a1, __m512 a2, __m512 a3, float *y, int64_t ldy, int both) {
+    const __m512 u0 = _mm512_add_ps(a0, _mm512_shuffle_f32x4(a0, a0, _MM_SHUFFLE(2, 3, 0, 1)));
+    const __m512 u1 = _mm512_add_ps(a1, _mm512_shuffle_f32x4(a1, a1, _MM_SHUFFLE(2, 3, 0, 1)));
+    const __m512 u2 = _mm512_add_ps(a2, _mm512_shuffle_f32x4(a2, a2, _MM_SHUFFLE(2, 3, 0, 1)));
+    const __m512 u3 = _mm512_add_ps(a3, _mm512_shuffle_f32x4(a3, a3, _MM_SHUFFLE(2, 3, 0, 1)));
+    const __m512 w01 = _mm512_add_ps(_mm512_shuffle_ps(u0, u1, 0x44), _mm512_shuffle_ps(u0, u1, 0xEE));
+    const __m512 w23 = _mm512_add_ps(_mm512_shuffle_ps(u2, u3, 0x44), _mm512_shuffle_ps(u2, u3, 0xEE));
+    const __m512 s = _mm512_add_ps(_mm512_shuffle_ps(w01, w23, 0x88), _mm512_shuffle_ps(w01, w23, 0xDD));
+    _mm_storeu_ps(y, _mm512_castps512_ps128(s));
+    if (both) _mm_storeu_ps(y + ldy, _mm512_extractf32x4_ps(s, 2));
+}
+#define GEMMZ_EPI_4(NP)                                                                                \
+    for (int p = 0; p < NP; p++)                                                                       \
+        gemmz_store4(acc[0][p], acc[1][p], acc[2][p], acc[3][p], y + 2 * p * ldy, ldy, 2 * p + 1 < nt);
+#define GEMMZ_EPI_1(NP)                                                                                \
+    for (int p = 0; p < NP; p++) {                                                                     \
+        y[2 * p * ldy] = hsum_ps(_mm512_castps512_ps256(acc[0][p]));                                   \
+        if (2 * p + 1 < nt) y[(2 * p + 1) * ldy] = hsum_ps(_mm512_extractf32x8_ps(acc[0][p], 1));      \
+    }
+
 #define GEMMZ_TILE(NR, NP)                                                                             \
     static void gemmz_##NR##x##NP(int64_t K, const float *w, const float *xp, float *y, int64_t ldy,   \
                                   int64_t nt) {                                                        \
@@ -1023,11 +1046,7 @@ void ll_x86_gemm_f32_pack(int64_t K, const float *x, int64_t nt, float *xp) {
                 for (int p = 0; p < NP; p++) acc[r][p] = _mm512_fmadd_ps(wv, xv[p], acc[r][p]);        \
             }                                                                                          \
         }                                                                                              \
-        for (int r = 0; r < NR; r++)                                                                   \
-            for (int p = 0; p < NP; p++) {                                                             \
-                y[2 * p * ldy + r] = hsum_ps(_mm512_castps512_ps256(acc[r][p]));                       \
-                if (2 * p + 1 < nt) y[(2 * p + 1) * ldy + r] = hsum_ps(_mm512_extractf32x8_ps(acc[r][p], 1)); \
-            }                                                                                          \
+        GEMMZ_EPI_##NR(NP)                                                                             \
     }
 GEMMZ_TILE(4, 4)
 GEMMZ_TILE(1, 4)
