@@ -545,8 +545,8 @@ static void test_gemm_deq(void) {
  * path (ll_gemm_f32_pack + ll_gemm_f32_packed: AVX-512 token pairs) bit for bit against ll_gemm_f32, for every
  * tile edge (nr 1..9, nt 1..11) and K with and without a tail shorter than 8. */
 static void test_gemm_f32(void) {
-    const int64_t Ks[3] = {96, 100, 576};
-    for (int ki = 0; ki < 3; ki++) {
+    const int64_t Ks[4] = {96, 100, 576, 1600}; /* 1600: the packed path's k passes of 768 (768, 768, 64) */
+    for (int ki = 0; ki < 4; ki++) {
         const int64_t K = Ks[ki];
         float *w = malloc((size_t)K * 9 * sizeof(float)), *x = malloc((size_t)K * 11 * sizeof(float));
         float *xp = malloc((size_t)LL_GEMM_XPACK_FLOATS(K, 11) * sizeof(float)), y[99], one[99];

@@ -1031,20 +1031,27 @@ static inline void gemmz_store4(__m512 a0, __m512 a1, __m512 a2, __m512 a3, floa
         if (2 * p + 1 < nt) y[(2 * p + 1) * ldy] = hsum_ps(_mm512_extractf32x8_ps(acc[0][p], 1));      \
     }
 
+/* A tile over k blocks [k0, k1) of 8: its accumulators start at zero (first) or from part, and end reduced into
+ * y (last) or stored back to part — floats stored and reloaded exactly, so splitting k changes no bit. */
 #define GEMMZ_TILE(NR, NP)                                                                             \
-    static void gemmz_##NR##x##NP(int64_t K, const float *w, const float *xp, float *y, int64_t ldy,   \
-                                  int64_t nt) {                                                        \
+    static void gemmz_##NR##x##NP(int64_t K, int64_t k0, int64_t k1, const float *w, const float *xp, float *y, \
+                                  int64_t ldy, int64_t nt, __m512 *part, int first, int last) {         \
         const int64_t KB = K / 8;                                                                      \
         __m512 acc[NR][NP];                                                                            \
         for (int r = 0; r < NR; r++)                                                                   \
-            for (int p = 0; p < NP; p++) acc[r][p] = _mm512_setzero_ps();                              \
-        for (int64_t kb = 0; kb < KB; kb++) {                                                          \
+            for (int p = 0; p < NP; p++) acc[r][p] = first ? _mm512_setzero_ps() : part[r * NP + p];   \
+        for (int64_t kb = k0; kb < k1; kb++) {                                                         \
             __m512 xv[NP];                                                                             \
             for (int p = 0; p < NP; p++) xv[p] = _mm512_loadu_ps(xp + (p * KB + kb) * 16);             \
             for (int r = 0; r < NR; r++) {                                                             \
                 const __m512 wv = _mm512_broadcast_f32x8(_mm256_loadu_ps(w + r * K + kb * 8));         \
                 for (int p = 0; p < NP; p++) acc[r][p] = _mm512_fmadd_ps(wv, xv[p], acc[r][p]);        \
             }                                                                                          \
+        }                                                                                              \
+        if (!last) {                                                                                   \
+            for (int r = 0; r < NR; r++)                                                               \
+                for (int p = 0; p < NP; p++) part[r * NP + p] = acc[r][p];                             \
+            return;                                                                                    \
         }                                                                                              \
         GEMMZ_EPI_##NR(NP)                                                                             \
     }
@@ -1053,22 +1060,33 @@ GEMMZ_TILE(1, 4)
 GEMMZ_TILE(4, 1)
 GEMMZ_TILE(1, 1)
 
+/* Token pairs in groups of 4 (8 tokens), rows in groups of 16, k in passes of GEMMZ_KB blocks of 8: an 8-token
+ * panel of one pass (24 KiB) stays in L1 while the 16 rows take it, where at K = 1536 a whole panel (48 KiB)
+ * did not. The partial accumulators of one group (16 rows x 4 pairs) wait on the stack between passes. */
+#define GEMMZ_KB 96
 void ll_x86_gemm_f32_packed(int64_t K, const float *w, int64_t nr, const float *xp, int64_t nt, float *y, int64_t ldy) {
     const int64_t KB = K / 8, np = (nt + 1) / 2;
-    int64_t p = 0;
-    for (; p + 4 <= np; p += 4) {
+    __m512 part[16 * 4];
+    for (int64_t p = 0; p < np;) {
+        const int wide = np - p >= 4;
         const float *xq = xp + p * KB * 16;
         float *yq = y + 2 * p * ldy;
-        int64_t r = 0;
-        for (; r + 4 <= nr; r += 4) gemmz_4x4(K, w + r * K, xq, yq + r, ldy, nt - 2 * p);
-        for (; r < nr; r++) gemmz_1x4(K, w + r * K, xq, yq + r, ldy, nt - 2 * p);
-    }
-    for (; p < np; p++) {
-        const float *xq = xp + p * KB * 16;
-        float *yq = y + 2 * p * ldy;
-        int64_t r = 0;
-        for (; r + 4 <= nr; r += 4) gemmz_4x1(K, w + r * K, xq, yq + r, ldy, nt - 2 * p);
-        for (; r < nr; r++) gemmz_1x1(K, w + r * K, xq, yq + r, ldy, nt - 2 * p);
+        const int64_t left = nt - 2 * p;
+        for (int64_t r0 = 0; r0 < nr; r0 += 16) {
+            const int64_t r1 = r0 + 16 < nr ? r0 + 16 : nr;
+            for (int64_t k0 = 0; k0 < KB; k0 += GEMMZ_KB) {
+                const int64_t k1 = k0 + GEMMZ_KB < KB ? k0 + GEMMZ_KB : KB;
+                const int first = k0 == 0, last = k1 == KB;
+                int64_t r = r0;
+                for (; r + 4 <= r1; r += 4)
+                    (wide ? gemmz_4x4 : gemmz_4x1)(K, k0, k1, w + r * K, xq, yq + r, ldy, left, part + (r - r0) * 4, first,
+                                                   last);
+                for (; r < r1; r++)
+                    (wide ? gemmz_1x4 : gemmz_1x1)(K, k0, k1, w + r * K, xq, yq + r, ldy, left, part + (r - r0) * 4, first,
+                                                   last);
+            }
+        }
+        p += wide ? 4 : 1;
     }
 }
 #endif
