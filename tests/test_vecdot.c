@@ -570,6 +570,7 @@ static void test_gemm_f32(void) {
                 for (int i = 0; i < nt; i++)
                     for (int r = 0; r < nr; r++) bad += fbits(y[i * 9 + r]) != fbits(one[i * 9 + r]);
                 const float *p = ll_gemm_f32_pack(K, x, nt, xp);
+                badp += (p == xp) != ll_gemm_f32_packs(K); /* packed exactly where the predicate says */
                 ll_gemm_f32_packed(K, w, nr, p, nt, y, 9);
                 for (int i = 0; i < nt; i++)
                     for (int r = 0; r < nr; r++) badp += fbits(y[i * 9 + r]) != fbits(one[i * 9 + r]);

@@ -755,9 +755,18 @@ void ll_gemm_f32(int64_t K, const float *w, int64_t nr, const float *x, int64_t 
 #endif
 }
 
+int ll_gemm_f32_packs(int64_t K) {
+#if defined(LL_AVX512)
+    return K % 8 == 0;
+#else
+    (void)K;
+    return 0;
+#endif
+}
+
 const float *ll_gemm_f32_pack(int64_t K, const float *x, int64_t nt, float *xp) {
 #if defined(LL_AVX512)
-    if (K % 8 == 0) {
+    if (ll_gemm_f32_packs(K)) {
         ll_x86_gemm_f32_pack(K, x, nt, xp);
         return xp;
     }
@@ -768,7 +777,7 @@ const float *ll_gemm_f32_pack(int64_t K, const float *x, int64_t nt, float *xp) 
 
 void ll_gemm_f32_packed(int64_t K, const float *w, int64_t nr, const float *xp, int64_t nt, float *y, int64_t ldy) {
 #if defined(LL_AVX512)
-    if (K % 8 == 0) {
+    if (ll_gemm_f32_packs(K)) {
         ll_x86_gemm_f32_packed(K, w, nr, xp, nt, y, ldy);
         return;
     }

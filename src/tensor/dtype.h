@@ -76,6 +76,7 @@ void ll_gemm_f32(int64_t K, const float *w, int64_t nr, const float *x, int64_t 
  * packed kernel or K % 8 != 0), then ll_gemm_f32_packed takes the returned pointer in place of x. Bit for bit
  * ll_gemm_f32 (x86 with AVX-512: two tokens per zmm, each half one of ll_gemm_f32's accumulators). */
 #define LL_GEMM_XPACK_FLOATS(K, nt) ((((nt) + 1) / 2) * 2 * (K))
+int ll_gemm_f32_packs(int64_t K); /* whether ll_gemm_f32_pack packs rows of K (else it returns x) */
 const float *ll_gemm_f32_pack(int64_t K, const float *x, int64_t nt, float *xp);
 void ll_gemm_f32_packed(int64_t K, const float *w, int64_t nr, const float *xp, int64_t nt, float *y, int64_t ldy);
 
@@ -105,6 +106,11 @@ typedef void (*ll_gemm_qo_fn)(int64_t K, const void *w, size_t wrow, int64_t nr,
                               const void *xo, int64_t nt, float *y, int64_t ldy);
 ll_gemm_qo_fn ll_type_gemm_offset(uint32_t type);
 void ll_q8_0_offset_rows(int64_t K, const void *x, size_t xrow, int64_t nt, void *xo);
+
+/* One token's matrix-vector product streams every weight from memory once: its kernels prefetch each row this
+ * many bytes ahead (several tiles of rows further on), which keeps enough misses in flight for the read
+ * bandwidth (docs/PERFORMANCE.md: 4-16 KiB alike, 1 KiB half the gain). A prefetch never faults. */
+#define LL_PREFETCH_AHEAD 4096
 
 /* fp16 / bf16 conversion helpers (exact, round-to-nearest-even for the float->half direction). */
 float ll_fp16_to_fp32(uint16_t h);

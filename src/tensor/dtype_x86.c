@@ -195,13 +195,6 @@ static inline __m256i unpack_q5_0(const uint8_t *w) {
     return _mm256_or_si256(nibbles32(w + 6), _mm256_andnot_si256(hb, _mm256_set1_epi8((char)0xf0)));
 }
 
-/* One token's matrix-vector product streams every weight from memory once: each row's block is prefetched
- * LL_PF_DIST bytes ahead (several tiles of rows further on), which keeps enough misses in flight for the
- * read bandwidth (SmolLM2 Q4_1 --llamacpp tg128 113 -> 170 tok/s on a 2-core Xeon; 4-16 KiB all alike, 1 KiB
- * half the gain). A prefetch never faults, past the end of the matrix included. */
-#ifndef LL_PF_DIST
-#define LL_PF_DIST 4096
-#endif
 #define S8_TILE(TY, WSIZE, NR, NT)                                                                            \
     static void TY##_##NR##x##NT(int64_t nb, const uint8_t *w, size_t wrow, const uint8_t *x, size_t xrow,     \
                                  float *y, int64_t ldy) {                                                     \
@@ -218,7 +211,7 @@ static inline __m256i unpack_q5_0(const uint8_t *w) {
             }                                                                                                 \
             for (int r = 0; r < NR; r++) {                                                                    \
                 const uint8_t *wb = w + (size_t)r * wrow + (size_t)b * (WSIZE);                               \
-                if (LL_PF_DIST && NT == 1) _mm_prefetch((const char *)wb + LL_PF_DIST, _MM_HINT_T0);          \
+                if (NT == 1) _mm_prefetch((const char *)wb + LL_PREFETCH_AHEAD, _MM_HINT_T0); /* one token */ \
                 const __m128 dw = h1(wb);                                                                     \
                 const __m256i qw = unpack_##TY(wb), aw = _mm256_sign_epi8(qw, qw);                            \
                 for (int t = 0; t < NT; t++) {                                                                \
@@ -388,7 +381,7 @@ S8U_TYPE(q5_0, LL_Q5_0_SIZE)
             }                                                                                                 \
             for (int r = 0; r < NR; r++) {                                                                    \
                 const uint8_t *wb = w + (size_t)r * wrow + (size_t)b * LL_Q4_1_SIZE;                          \
-                if (LL_PF_DIST && NT == 1) _mm_prefetch((const char *)wb + LL_PF_DIST, _MM_HINT_T0);          \
+                if (NT == 1) _mm_prefetch((const char *)wb + LL_PREFETCH_AHEAD, _MM_HINT_T0); /* one token */ \
                 const __m128 dmw = h2_pair(wb);                                                               \
                 const __m256i qw = nibbles32(wb + 4);                                                         \
                 for (int t = 0; t < NT; t++) {                                                                \
@@ -1116,9 +1109,6 @@ static inline void kprep_none(const uint8_t *b, kst *s) {
 #define KDEC_q5_0(b, s, g, hb, w, fused) dec_q5_0(b, w, fused)
 #define KDEC_q5_1(b, s, g, hb, w, fused) dec_q5_1(b, w, fused)
 #define KDEC_q8_0(b, s, g, hb, w, fused) dec_q8_0(b, w, fused)
-#ifndef LL_PF_FUSED
-#define LL_PF_FUSED 1
-#endif
 #define FUSED_TILE(TY, BSZ, QK, NR, NT)                                                                         \
     static void fz_##TY##_##NR##x##NT(int64_t nb, const uint8_t *w, size_t wrow, const float *x, int64_t K,   \
                                       float *y, int64_t ldy) {                                                \
@@ -1128,7 +1118,7 @@ static inline void kprep_none(const uint8_t *b, kst *s) {
         for (int64_t i = 0; i < nb; i++) {                                                                    \
             for (int r = 0; r < NR; r++) {                                                                    \
                 const uint8_t *b = w + r * wrow + (size_t)i * BSZ;                                            \
-                if (LL_PF_FUSED) _mm_prefetch((const char *)b + LL_PF_DIST, _MM_HINT_T0);                     \
+                _mm_prefetch((const char *)b + LL_PREFETCH_AHEAD, _MM_HINT_T0);                               \
                 kst s;                                                                                        \
                 kprep_##TY(b, &s);                                                                            \
                 const __m256i hb = KHB_##TY(b);                                                               \

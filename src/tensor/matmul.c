@@ -13,7 +13,6 @@
  * weights are dequantized once per 3 tokens); more tokens share one dequantized 16-row tile. Both give every
  * element the same summation sequence, so the switch does not change a bit. */
 #define EXACT_FEW_TOKENS 3
-#define PF_AHEAD 4096
 
 void ll_workspace_free(ll_workspace *ws) {
     free(ws->buf);
@@ -61,22 +60,20 @@ typedef struct {
     const ll_type_traits *dt;
     ll_gemm_q_fn gemm;     /* the type's tiled kernel, or NULL: one vec_dot per (row, token) */
     ll_gemm_qo_fn gemm_off; /* or its kernel over the activations offset to unsigned bytes (xo), 4+ tokens */
-    void *xo;
+    void *xo;              /* the activations offset to unsigned bytes for gemm_off, or NULL */
 } mm_job;
 
+/* Each token's activations in vec_dot_type, and where the offset kernel runs (xo set) also offset to unsigned
+ * bytes, in the same pass. */
 static void quantize_rows(void *a, int ith, int nth) {
     mm_job *j = a;
-    for (int64_t t = ith; t < j->T; t += nth)
-        j->dt->from_float(j->x + t * j->W->ncols, (char *)j->xq_out + (size_t)t * j->xq_row, j->W->ncols);
-}
-
-static void offset_rows(void *a, int ith, int nth) {
-    mm_job *j = a;
-    const int64_t t0 = j->T * ith / nth, t1 = j->T * (ith + 1) / nth;
-    const size_t orow = (size_t)(j->W->ncols / 32) * LL_Q8_0_OFF_SIZE;
-    if (t1 > t0)
-        ll_q8_0_offset_rows(j->W->ncols, (const char *)j->xq + (size_t)t0 * j->xq_row, j->xq_row, t1 - t0,
-                            (char *)j->xo + (size_t)t0 * orow);
+    const int64_t K = j->W->ncols;
+    const size_t orow = (size_t)(K / 32) * LL_Q8_0_OFF_SIZE;
+    for (int64_t t = ith; t < j->T; t += nth) {
+        char *xq = (char *)j->xq_out + (size_t)t * j->xq_row;
+        j->dt->from_float(j->x + t * K, xq, K);
+        if (j->xo) ll_q8_0_offset_rows(K, xq, j->xq_row, 1, (char *)j->xo + (size_t)t * orow);
+    }
 }
 
 static void mm_quant(void *a, int ith, int nth) {
@@ -101,8 +98,8 @@ static void mm_quant(void *a, int ith, int nth) {
             float *yr = j->y + t * W->nrows;
             for (int64_t r = r0; r < r1; r++) {
                 const char *wr = (const char *)W->data + (size_t)r * W->row_bytes;
-                if (j->T == 1) /* one token streams the matrix once: keep misses in flight (dtype_x86.c's LL_PF_DIST) */
-                    for (size_t o = 0; o < W->row_bytes; o += 64) __builtin_prefetch(wr + PF_AHEAD + o);
+                if (j->T == 1) /* as the tiled kernels do for one token (LL_PREFETCH_AHEAD) */
+                    for (size_t o = 0; o < W->row_bytes; o += 64) __builtin_prefetch(wr + LL_PREFETCH_AHEAD + o);
                 j->tt->vec_dot(W->ncols, &yr[r], wr, xr);
             }
         }
@@ -164,8 +161,7 @@ int ll_matmul(ll_pool *pool, ll_workspace *ws, const ll_mat *W, const float *x, 
         if (!j.scratch) return -1;
         if (npack) {
             j.xpack = j.scratch + per;
-            /* A pack of no tokens returns xpack only where the build has a packed kernel for this K. */
-            if (ll_gemm_f32_pack(W->ncols, x, 0, j.xpack) == j.xpack) {
+            if (ll_gemm_f32_packs(W->ncols)) {
                 ll_pool_run(pool, mm_pack, &j);
                 j.xp = j.xpack;
             }
@@ -188,13 +184,10 @@ int ll_matmul(ll_pool *pool, ll_workspace *ws, const ll_mat *W, const float *x, 
         j.xq_out = ws_get(ws, xq_bytes + xo_bytes);
         if (!j.xq_out) return -1;
         j.dt = dt;
+        if (goff) j.xo = (char *)j.xq_out + xq_bytes;
         ll_pool_run(pool, quantize_rows, &j);
         j.xq = j.xq_out;
-        if (goff) {
-            j.xo = (char *)j.xq_out + xq_bytes;
-            ll_pool_run(pool, offset_rows, &j);
-            j.gemm_off = goff;
-        }
+        j.gemm_off = goff;
     }
     j.gemm = ll_type_gemm(W->type);
     ll_pool_run(pool, mm_quant, &j);
