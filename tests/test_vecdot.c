@@ -10,6 +10,7 @@
  * for the q4_1 and q8_0 dot products.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +147,35 @@ static void test_half(void) {
     CHECK(bad_hw == 0, "fp32 -> fp16 matches vcvtps2ph (%d bad)", bad_hw);
     CHECK(ll_fp32_to_fp16(65519.0f) == 0x7bff && ll_fp32_to_fp16(65520.0f) == 0x7c00, "fp16 overflow threshold");
     CHECK(ll_fp32_to_fp16(0x1p-25f) == 0 && ll_fp32_to_fp16(0x1.000002p-25f) == 1, "fp16 smallest subnormal rounding");
+
+    /* ll_round_f16 (8 at a time where F16C is built, then one by one) is the scalar round trip for every
+     * non-NaN float of the spread and the boundaries above, at every offset within a vector */
+    bad = 0;
+    {
+        enum { NB = 4099 };
+        static float buf[NB];
+        int nbuf = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            uint64_t lo = 0, hi = 1ULL << 32, step = pass ? 1 : 65521;
+            for (size_t k = 0; k < (pass ? sizeof edges / sizeof edges[0] : 1); k++) {
+                if (pass) lo = edges[k] - 4096, hi = edges[k] + 4096;
+                for (uint64_t u = lo; u <= hi; u += step) {
+                    float f = bitsf((uint32_t)u);
+                    if (isnan(f)) continue;
+                    buf[nbuf++] = (u & 1) ? -f : f;
+                    if (nbuf == NB || u + step > hi) {
+                        float got[NB];
+                        memcpy(got, buf, sizeof(float) * (size_t)nbuf);
+                        ll_round_f16(got, (size_t)nbuf);
+                        for (int i = 0; i < nbuf; i++)
+                            bad += fbits(got[i]) != fbits(ll_fp16_to_fp32(ll_fp32_to_fp16(buf[i])));
+                        nbuf = 0;
+                    }
+                }
+            }
+        }
+    }
+    CHECK(bad == 0, "ll_round_f16 equals the scalar fp16 round trip (%d bad)", bad);
 
     /* bf16: widening is exact; narrowing rounds to nearest even, NaN forced quiet */
     CHECK(fbits(ll_bf16_to_fp32(0x3f80)) == 0x3f800000u, "bf16 1.0");
@@ -498,6 +528,51 @@ static void test_gemm_q(void) {
     }
 }
 
+/* ll_lane_gemm over weights repacked by ll_lane_pack (AVX-512 VNNI builds: q4_0, q4_1, q5_0, q8_0): every (row,
+ * token) bit for bit what vec_dot gives for the pair, for 1..19 tokens (every remainder of the 8-token tiles),
+ * both 16-row groups and each alone, unaligned row strides; rows outside the groups asked for stay untouched. */
+static void test_gemm_lane(void) {
+    for (size_t q = 0; q < N_QUANTS; q++) {
+        uint32_t type = k_quants[q].type;
+        const int64_t K = 160, NR = 2 * LL_LANE_ROWS, NT = 19;
+        const size_t psz = ll_lane_pack_size(type, NR, K);
+        if (!psz) continue;
+        CHECK(ll_lane_pack_size(type, NR + 1, K) == 0 && ll_lane_pack_size(type, NR, K + 16) == 0,
+              "%s: shapes the lane kernels cannot take must be refused", ll_type_name(type));
+        const ll_type_traits *t = ll_type_get(type), *dt = ll_type_get(t->vec_dot_type);
+        const size_t wrow = ll_row_size(type, K) + 3, xrow = ll_row_size(t->vec_dot_type, K) + 5;
+        uint8_t *w = malloc(wrow * NR), *x = malloc(xrow * NT), *pk = malloc(psz);
+        float *act = malloc((size_t)K * sizeof(float)), *y = malloc(sizeof(float) * NR * NT),
+              *want = malloc(sizeof(float) * NR * NT);
+        ll_lane_aux *aux = malloc(sizeof *aux * (size_t)(K / 32) * NT);
+        for (int r = 0; r < NR; r++) random_weights(&k_quants[q], w + (size_t)r * wrow, K);
+        for (int i = 0; i < NT; i++) {
+            random_floats(act, K, i % 3 == 0 ? 1.0f : i % 3 == 1 ? 0.05f : 30.0f);
+            dt->from_float(act, x + (size_t)i * xrow, K);
+        }
+        ll_lane_pack(type, w, wrow, NR, K, pk);
+        ll_lane_prep(type, K, x, xrow, NT, aux);
+        for (int i = 0; i < NT; i++)
+            for (int r = 0; r < NR; r++) t->vec_dot(K, &want[i * NR + r], w + (size_t)r * wrow, x + (size_t)i * xrow);
+        int bad = 0, touched = 0;
+        for (int g0 = 0; g0 < 2; g0++)
+            for (int g1 = g0 + 1; g1 <= 2; g1++)
+                for (int nt = 1; nt <= NT; nt++) {
+                    for (int k = 0; k < NR * NT; k++) y[k] = -7.0f;
+                    ll_lane_gemm(type, K, pk, g0, g1, x, xrow, aux, nt, y, NR);
+                    for (int i = 0; i < NT; i++)
+                        for (int r = 0; r < NR; r++) {
+                            bool in = i < nt && r >= g0 * LL_LANE_ROWS && r < g1 * LL_LANE_ROWS;
+                            if (in) bad += fbits(y[i * NR + r]) != fbits(want[i * NR + r]);
+                            else touched += y[i * NR + r] != -7.0f;
+                        }
+                }
+        CHECK(bad == 0, "%s lane gemm vs vec_dot: %d elements differ in their bits", t->name, bad);
+        CHECK(touched == 0, "%s lane gemm wrote %d elements outside its rows and tokens", t->name, touched);
+        free(w), free(x), free(pk), free(act), free(y), free(want), free(aux);
+    }
+}
+
 /* The exact mode's few-token GEMM straight from the stored type (fused in registers, or through L1 chunks)
  * against dequantizing whole rows and ll_gemm_f32: bit for bit, for every tile and remainder shape and for
  * rows that cross chunk boundaries or end in a tail shorter than 8. */
@@ -654,6 +729,7 @@ int main(void) {
     test_from_float();
     test_vec_dot();
     test_gemm_q();
+    test_gemm_lane();
     test_gemm_deq();
     test_gemm_f32();
     test_attention_rows();

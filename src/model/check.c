@@ -69,7 +69,7 @@ static named_tensor from_mat(const char *name, const ll_mat *m) {
 }
 
 static named_tensor from_vec(const char *name, const float *v, int64_t n) {
-    ll_mat m = {LL_TYPE_F32, v, n, 1, (size_t)n * sizeof(float)};
+    ll_mat m = {LL_TYPE_F32, v, n, 1, (size_t)n * sizeof(float), NULL};
     return from_mat(name, &m);
 }
 

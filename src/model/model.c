@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,7 +237,7 @@ static int map_file(const char *path, void **map, size_t *size) {
 }
 
 static ll_mat f32_mat(const float *p, int64_t cols, int64_t rows) {
-    ll_mat m = {LL_TYPE_F32, p, cols, rows, (size_t)cols * sizeof(float)};
+    ll_mat m = {LL_TYPE_F32, p, cols, rows, (size_t)cols * sizeof(float), NULL};
     return m;
 }
 
@@ -366,9 +367,39 @@ fail:
 ll_model *ll_model_open(const char *path, const char *tokenizer_path) { return open_any(path, tokenizer_path, 1); }
 ll_model *ll_model_open_vocab(const char *path, const char *tokenizer_path) { return open_any(path, tokenizer_path, 0); }
 
+/* The model's 2-D weights that run through ll_matmul, i < 7 · n_layer + 1: each layer's seven, then the head. */
+static ll_mat *model_mat(ll_model *m, int i) {
+    if (i == 7 * m->n_layer) return &m->output;
+    ll_layer *L = &m->layers[i / 7];
+    ll_mat *ms[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+    return ms[i % 7];
+}
+
+int ll_model_pack(ll_model *m) {
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&mu);
+    int rc = 0;
+    for (int i = 0; !m->packed && m->layers && i < 7 * m->n_layer + 1; i++) {
+        ll_mat *W = model_mat(m, i);
+        size_t sz = ll_lane_pack_size(W->type, W->nrows, W->ncols);
+        if (!sz || W->pack) continue;
+        void *p = NULL;
+        if (posix_memalign(&p, 64, sz) != 0 || !p) {
+            rc = ll_fail("out of memory (%zu bytes to repack a weight for --llamacpp)", sz);
+            break;
+        }
+        ll_lane_pack(W->type, W->data, W->row_bytes, W->nrows, W->ncols, p);
+        W->pack = p;
+    }
+    if (!rc) m->packed = true;
+    pthread_mutex_unlock(&mu);
+    return rc;
+}
+
 void ll_model_free(ll_model *m) {
     if (!m) return;
     if (m->layers) {
+        for (int i = 0; i < 7 * m->n_layer + 1; i++) free((void *)model_mat(m, i)->pack);
         for (int l = 0; l < m->n_layer; l++) {
             free(m->layers[l].attn_norm);
             free(m->layers[l].ffn_norm);

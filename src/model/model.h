@@ -51,7 +51,13 @@ typedef struct ll_model {
     size_t map_size;
     struct ll_tokenizer *tok;    /* NULL if the model has none (llama2.c without --tokenizer) */
     char sha256[65];             /* filled by ll_model_sha256 */
+    bool packed;                 /* ll_model_pack has run */
 } ll_model;
+
+/* Repacks every weight matrix that has a packed --llamacpp kernel in this build (ll_lane_pack_size > 0) into
+ * memory of its own (ll_mat.pack; the mapped rows stay for everything else). Once per model, thread-safe;
+ * ll_engine_new calls it for engines in --llamacpp mode. 0, or -1 (out of memory). */
+int ll_model_pack(ll_model *m);
 
 /* Opens a GGUF file or a llama2.c checkpoint (told apart by the magic). tokenizer_path is required for
  * llama2.c checkpoints that will tokenize (NULL: model->tok stays NULL) and refused for GGUF. */

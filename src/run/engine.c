@@ -126,6 +126,7 @@ ll_engine *ll_engine_new(ll_model *m, const ll_order *order, const ll_engine_opt
                 "full attention only within the window", n_ctx, m->sliding_window);
         return NULL;
     }
+    if (!opts->exact && ll_model_pack(m)) return NULL;
     ll_engine *e = ll_calloc(1, sizeof *e);
     if (!e) return NULL;
     e->m = m;
@@ -381,9 +382,7 @@ static void rmsnorm(float *out, const float *x, const float *w, int T, int D, fl
 }
 
 /* Rounds values to the nearest fp16 (kept as fp32). */
-static void round_f16(float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] = ll_fp16_to_fp32(ll_fp32_to_fp16(x[i]));
-}
+static void round_f16(float *x, size_t n) { ll_round_f16(x, n); }
 
 /* Rotates adjacent pairs (x[2i], x[2i+1]) of the first rope_dim dims of each head; token t is at position
  * pos0 + t, or at the tree's position. */
@@ -430,7 +429,7 @@ static void attn_softmax(const ll_engine *e, float *sc, int n, float scale, int 
     for (int s = 0; s < n; s++) sc[s] *= inv;
     if (e->has_tap && e->attn_want[t] && e->tap.attn) e->tap.attn(e->tap.ctx, e->cur_entry, e->cur_member, h, p, sc);
     if (!e->exact)
-        for (int s = 0; s < n; s++) sc[s] = ll_fp16_to_fp32(ll_fp32_to_fp16(sc[s]));
+        ll_round_f16(sc, (size_t)n);
 }
 
 /* Causal attention of query block (h, t0..t0+nq-1): the queries share each pass over their head's K and V

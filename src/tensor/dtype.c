@@ -282,6 +282,16 @@ static void quant_f16(const float *x, void *vy, int64_t n) {
     }
 }
 
+void ll_round_f16(float *x, size_t n) {
+    size_t i = 0;
+#if defined(__F16C__) && defined(__AVX__)
+    /* the same rounding as ll_fp32_to_fp16 and back, 8 at a time (finite values and infinities alike) */
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+#endif
+    for (; i < n; i++) x[i] = ll_fp16_to_fp32(ll_fp32_to_fp16(x[i]));
+}
+
 static void quant_bf16(const float *x, void *vy, int64_t n) {
     uint8_t *y = vy;
     for (int64_t i = 0; i < n; i++) {
@@ -605,18 +615,30 @@ static const ll_type_traits g_ref[LL_TYPE_COUNT] = {
     SIZE_ONLY_ROWS,
 };
 
+#if defined(LL_LANE) /* these builds' q4_0 / q4_1 / q5_0 / q8_0 products sum as the lane kernels do */
+#define X86_DOT_Q4_0 ll_x86_lane_vec_dot_q4_0
+#define X86_DOT_Q4_1 ll_x86_lane_vec_dot_q4_1
+#define X86_DOT_Q5_0 ll_x86_lane_vec_dot_q5_0
+#define X86_DOT_Q8_0 ll_x86_lane_vec_dot_q8_0
+#else
+#define X86_DOT_Q4_0 ll_x86_vec_dot_q4_0
+#define X86_DOT_Q4_1 ll_x86_vec_dot_q4_1
+#define X86_DOT_Q5_0 ll_x86_vec_dot_q5_0
+#define X86_DOT_Q8_0 ll_x86_vec_dot_q8_0
+#endif
+
 #if defined(LL_HAVE_X86)
 static const ll_type_traits g_fast[LL_TYPE_COUNT] = {
     CROW(LL_TYPE_F32, "f32", 1, 4, deq_f32, quant_f32, LL_TYPE_F32, ll_x86_vec_dot_f32),
     CROW(LL_TYPE_F16, "f16", 1, 2, ll_x86_to_float_f16, ll_x86_from_float_f16, LL_TYPE_F16, ll_x86_vec_dot_f16),
     /* bf16 -> f32 is a shift the compiler vectorizes as well as intrinsics would */
     CROW(LL_TYPE_BF16, "bf16", 1, 2, deq_bf16, ll_x86_from_float_bf16, LL_TYPE_BF16, ll_x86_vec_dot_bf16),
-    CROW(LL_TYPE_Q4_0, "q4_0", 32, LL_Q4_0_SIZE, ll_x86_to_float_q4_0, NULL, LL_TYPE_Q8_0, ll_x86_vec_dot_q4_0),
-    CROW(LL_TYPE_Q4_1, "q4_1", 32, LL_Q4_1_SIZE, ll_x86_to_float_q4_1, NULL, LL_TYPE_Q8_1, ll_x86_vec_dot_q4_1),
-    CROW(LL_TYPE_Q5_0, "q5_0", 32, LL_Q5_0_SIZE, ll_x86_to_float_q5_0, NULL, LL_TYPE_Q8_0, ll_x86_vec_dot_q5_0),
+    CROW(LL_TYPE_Q4_0, "q4_0", 32, LL_Q4_0_SIZE, ll_x86_to_float_q4_0, NULL, LL_TYPE_Q8_0, X86_DOT_Q4_0),
+    CROW(LL_TYPE_Q4_1, "q4_1", 32, LL_Q4_1_SIZE, ll_x86_to_float_q4_1, NULL, LL_TYPE_Q8_1, X86_DOT_Q4_1),
+    CROW(LL_TYPE_Q5_0, "q5_0", 32, LL_Q5_0_SIZE, ll_x86_to_float_q5_0, NULL, LL_TYPE_Q8_0, X86_DOT_Q5_0),
     CROW(LL_TYPE_Q5_1, "q5_1", 32, LL_Q5_1_SIZE, ll_x86_to_float_q5_1, NULL, LL_TYPE_Q8_1, ll_x86_vec_dot_q5_1),
     CROW(LL_TYPE_Q8_0, "q8_0", 32, LL_Q8_0_SIZE, ll_x86_to_float_q8_0, ll_x86_from_float_q8_0, LL_TYPE_Q8_0,
-         ll_x86_vec_dot_q8_0),
+         X86_DOT_Q8_0),
     CROW(LL_TYPE_Q8_1, "q8_1", 32, LL_Q8_1_SIZE, deq_q8_1, ll_x86_from_float_q8_1, LL_TYPE_Q8_1, NULL),
     CROW(LL_TYPE_Q2_K, "q2_K", LL_QK_K, LL_Q2_K_SIZE, deq_q2_K, NULL, LL_TYPE_Q8_K, ll_x86_vec_dot_q2_K),
     CROW(LL_TYPE_Q3_K, "q3_K", LL_QK_K, LL_Q3_K_SIZE, deq_q3_K, NULL, LL_TYPE_Q8_K, ll_x86_vec_dot_q3_K),
@@ -656,7 +678,45 @@ size_t ll_row_size(uint32_t type, int64_t n) {
     return (size_t)(n / t->blck) * t->type_size;
 }
 
+size_t ll_lane_pack_size(uint32_t type, int64_t nrows, int64_t K) {
+#if defined(LL_LANE)
+    return ll_x86_lane_pack_size(type, nrows, K);
+#else
+    (void)type, (void)nrows, (void)K;
+    return 0;
+#endif
+}
+
+void ll_lane_pack(uint32_t type, const void *w, size_t wrow, int64_t nrows, int64_t K, void *out) {
+#if defined(LL_LANE)
+    ll_x86_lane_pack(type, w, wrow, nrows, K, out);
+#else
+    (void)type, (void)w, (void)wrow, (void)nrows, (void)K, (void)out;
+#endif
+}
+
+void ll_lane_prep(uint32_t type, int64_t K, const void *x, size_t xrow, int64_t nt, ll_lane_aux *aux) {
+#if defined(LL_LANE)
+    ll_x86_lane_prep(type, K, x, xrow, nt, aux);
+#else
+    (void)type, (void)K, (void)x, (void)xrow, (void)nt, (void)aux;
+#endif
+}
+
+void ll_lane_gemm(uint32_t type, int64_t K, const void *pack, int64_t g0, int64_t g1, const void *x, size_t xrow,
+                  const ll_lane_aux *aux, int64_t nt, float *y, int64_t ldy) {
+#if defined(LL_LANE)
+    ll_x86_lane_gemm(type, K, pack, g0, g1, x, xrow, aux, nt, y, ldy);
+#else
+    (void)type, (void)K, (void)pack, (void)g0, (void)g1, (void)x, (void)xrow, (void)aux, (void)nt, (void)y, (void)ldy;
+#endif
+}
+
 ll_gemm_q_fn ll_type_gemm(uint32_t type) {
+#if defined(LL_LANE)
+    /* the four types' products are the lane kernels' (ll_lane_gemm); their old tiles sum differently */
+    if (type == LL_TYPE_Q4_1 || type == LL_TYPE_Q8_0 || type == LL_TYPE_Q4_0 || type == LL_TYPE_Q5_0) return NULL;
+#endif
 #if defined(LL_HAVE_X86)
     if (type == LL_TYPE_Q4_1) return ll_x86_gemm_q4_1;
     if (type == LL_TYPE_Q8_0) return ll_x86_gemm_q8_0;
@@ -668,7 +728,7 @@ ll_gemm_q_fn ll_type_gemm(uint32_t type) {
 }
 
 ll_gemm_qo_fn ll_type_gemm_offset(uint32_t type) {
-#if defined(LL_HAVE_VNNI)
+#if defined(LL_HAVE_VNNI) && !defined(LL_LANE)
     if (type == LL_TYPE_Q8_0) return ll_x86_gemm_off_q8_0;
     if (type == LL_TYPE_Q4_0) return ll_x86_gemm_off_q4_0;
     if (type == LL_TYPE_Q5_0) return ll_x86_gemm_off_q5_0;

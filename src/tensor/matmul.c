@@ -1,6 +1,7 @@
 /* matmul.c — batched matrix × weight-matrix products over the thread pool. */
 #include "matmul.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +62,7 @@ typedef struct {
     ll_gemm_q_fn gemm;     /* the type's tiled kernel, or NULL: one vec_dot per (row, token) */
     ll_gemm_qo_fn gemm_off; /* or its kernel over the activations offset to unsigned bytes (xo), 4+ tokens */
     void *xo;              /* the activations offset to unsigned bytes for gemm_off, or NULL */
+    ll_lane_aux *aux;      /* W->pack: the lane kernels' per-block activation values, or NULL */
 } mm_job;
 
 /* Each token's activations in vec_dot_type, and where the offset kernel runs (xo set) also offset to unsigned
@@ -73,7 +75,16 @@ static void quantize_rows(void *a, int ith, int nth) {
         char *xq = (char *)j->xq_out + (size_t)t * j->xq_row;
         j->dt->from_float(j->x + t * K, xq, K);
         if (j->xo) ll_q8_0_offset_rows(K, xq, j->xq_row, 1, (char *)j->xo + (size_t)t * orow);
+        if (j->aux) ll_lane_prep(j->W->type, K, xq, j->xq_row, 1, j->aux + t * (K / 32));
     }
+}
+
+/* Each thread a contiguous run of LL_LANE_ROWS-row groups, every token. */
+static void mm_lane(void *a, int ith, int nth) {
+    mm_job *j = a;
+    const ll_mat *W = j->W;
+    const int64_t ng = W->nrows / LL_LANE_ROWS, g0 = ng * ith / nth, g1 = ng * (ith + 1) / nth;
+    if (g1 > g0) ll_lane_gemm(W->type, W->ncols, W->pack, g0, g1, j->xq, j->xq_row, j->aux, j->T, j->y, W->nrows);
 }
 
 static void mm_quant(void *a, int ith, int nth) {
@@ -178,16 +189,25 @@ int ll_matmul(ll_pool *pool, ll_workspace *ws, const ll_mat *W, const float *x, 
         j.xq_row = ll_row_size(tt->vec_dot_type, W->ncols);
         if (!j.xq_row) return ll_fail("row of %lld elements does not fit type %s blocks", (long long)W->ncols,
                                       ll_type_name(tt->vec_dot_type));
-        const ll_gemm_qo_fn goff = T >= 4 && tt->vec_dot_type == LL_TYPE_Q8_0 ? ll_type_gemm_offset(W->type) : NULL;
+        const bool lane = W->pack != NULL;
+        const ll_gemm_qo_fn goff =
+            !lane && T >= 4 && tt->vec_dot_type == LL_TYPE_Q8_0 ? ll_type_gemm_offset(W->type) : NULL;
         const size_t xq_bytes = (j.xq_row * (size_t)T + 63) / 64 * 64;
-        const size_t xo_bytes = goff ? (size_t)(W->ncols / 32) * LL_Q8_0_OFF_SIZE * (size_t)T : 0;
+        const size_t xo_bytes = goff   ? (size_t)(W->ncols / 32) * LL_Q8_0_OFF_SIZE * (size_t)T
+                                : lane ? (size_t)(W->ncols / 32) * sizeof(ll_lane_aux) * (size_t)T
+                                       : 0;
         j.xq_out = ws_get(ws, xq_bytes + xo_bytes);
         if (!j.xq_out) return -1;
         j.dt = dt;
         if (goff) j.xo = (char *)j.xq_out + xq_bytes;
+        if (lane) j.aux = (ll_lane_aux *)(void *)((char *)j.xq_out + xq_bytes);
         ll_pool_run(pool, quantize_rows, &j);
         j.xq = j.xq_out;
         j.gemm_off = goff;
+        if (lane) {
+            ll_pool_run(pool, mm_lane, &j);
+            return 0;
+        }
     }
     j.gemm = ll_type_gemm(W->type);
     ll_pool_run(pool, mm_quant, &j);

@@ -18,6 +18,7 @@ typedef struct {
     const void *data;
     int64_t ncols, nrows;
     size_t row_bytes;
+    const void *pack;   /* the rows repacked for the --llamacpp mode's lane kernels (ll_lane_pack), or NULL */
 } ll_mat;
 
 /* Grows on demand; one per engine. */

@@ -1,0 +1,254 @@
+/* lane_x86.c — the --llamacpp mode's quantized products on AVX-512 VNNI builds, with one output per vector lane.
+ *
+ * The arithmetic (q4_0, q5_0, q8_0 × q8_0 and q4_1 × q8_1), for one weight row and one token:
+ *     acc = 0; for each block b in order: acc = fma(dw_b · dy_b, (float) Σ_i w_i·y_i, acc)
+ *                                          [q4_1: then acc = fma(m_b, s_b, acc)]
+ * where Σ w·y is the block's exact integer dot product (w the signed weight quants: q − 8, q − 16, or the
+ * q8_0 quants; q4_1's unsigned nibbles). Every path here computes exactly that, so vec_dot (one pair) and the
+ * packed GEMM (16 rows × any number of tokens) agree bit for bit, and a token's result never depends on its
+ * batch.
+ *
+ * The packed GEMM reads weights repacked at load (ll_lane_pack) in groups of 16 rows: per group and block, the
+ * 16 rows' scales as fp16, then the quants interleaved so that 32-bit lane r of a 64-byte vector holds 4
+ * consecutive quants of row r. One vpdpbusd then adds 4 products to each of the 16 rows' sums, against 4
+ * activation bytes broadcast to every lane; 8 of them cover the block, and the conversion, the scale product
+ * and the FMA are one instruction each for 16 (row, token) pairs. Unsigned weight bytes times signed
+ * activations: q8_0's quants are stored + 128 and q4_0's / q5_0's as their unsigned q, and the sum starts from
+ * −C · Σ y (C = 128, 8, 16: taken once per activation block, ll_lane_prep), which gives Σ w·y exactly. q5_0's
+ * fifth bits are stored as byte masks (bit 4r + i of mask j: quant 4j + i of row r has it).
+ *
+ * A record (16 rows, one block) has exactly the bytes of the 16 rows' blocks in their GGUF layout.
+ */
+#include "tensor/dtype_impl.h"
+
+#if defined(LL_LANE)
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#define G LL_LANE_ROWS
+
+static inline float h2f(const uint8_t *p) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(ll_ld_u16(p)))); }
+
+/* bytes of one record, and where its quants start */
+static size_t rec_bytes(uint32_t type) {
+    switch (type) {
+    case LL_TYPE_Q8_0: return G * LL_Q8_0_SIZE;
+    case LL_TYPE_Q4_0: return G * LL_Q4_0_SIZE;
+    case LL_TYPE_Q5_0: return G * LL_Q5_0_SIZE;
+    case LL_TYPE_Q4_1: return G * LL_Q4_1_SIZE;
+    default: return 0;
+    }
+}
+
+size_t ll_x86_lane_pack_size(uint32_t type, int64_t nrows, int64_t K) {
+    if (nrows <= 0 || nrows % G || K <= 0 || K % LL_QK) return 0;
+    return (size_t)(nrows / G) * (size_t)(K / LL_QK) * rec_bytes(type);
+}
+
+/* The signed quants of one weight block as bytes (q8_0: w; q4_0, q5_0: unsigned q; q4_1: nibble). */
+static void block_quants(uint32_t type, const uint8_t *b, uint8_t q[32]) {
+    switch (type) {
+    case LL_TYPE_Q8_0:
+        for (int i = 0; i < 32; i++) q[i] = (uint8_t)(b[2 + i] ^ 0x80);   /* w + 128 */
+        break;
+    case LL_TYPE_Q4_0:
+    case LL_TYPE_Q4_1: {
+        const uint8_t *qs = b + (type == LL_TYPE_Q4_0 ? 2 : 4);
+        for (int i = 0; i < 16; i++) q[i] = qs[i] & 15, q[i + 16] = qs[i] >> 4;
+        break;
+    }
+    case LL_TYPE_Q5_0: {
+        uint32_t qh = ll_ld_u32(b + 2);
+        for (int i = 0; i < 16; i++) {
+            q[i] = (uint8_t)((b[6 + i] & 15) | (((qh >> i) & 1) << 4));
+            q[i + 16] = (uint8_t)((b[6 + i] >> 4) | (((qh >> (i + 16)) & 1) << 4));
+        }
+        break;
+    }
+    }
+}
+
+void ll_x86_lane_pack(uint32_t type, const void *vw, size_t wrow, int64_t nrows, int64_t K, void *vout) {
+    const uint8_t *w = vw;
+    uint8_t *o = vout;
+    const int64_t nb = K / LL_QK;
+    const size_t bsz = rec_bytes(type) / G;
+    for (int64_t g = 0; g < nrows / G; g++)
+        for (int64_t b = 0; b < nb; b++, o += rec_bytes(type)) {
+            uint8_t q[G][32];
+            for (int r = 0; r < G; r++) {
+                const uint8_t *blk = w + (size_t)(g * G + r) * wrow + (size_t)b * bsz;
+                memcpy(o + 2 * r, blk, 2);                                  /* d */
+                if (type == LL_TYPE_Q4_1) memcpy(o + 2 * G + 2 * r, blk + 2, 2);   /* m */
+                block_quants(type, blk, q[r]);
+            }
+            if (type == LL_TYPE_Q8_0) {   /* 8 vectors: quants 4j..4j+3 of each row */
+                uint8_t *p = o + 2 * G;
+                for (int j = 0; j < 8; j++)
+                    for (int r = 0; r < G; r++) memcpy(p + (j * G + r) * 4, &q[r][4 * j], 4);
+                continue;
+            }
+            /* 4 vectors of nibble pairs: byte i of lane r in vector c = quant 4c+i (low) | quant 16+4c+i (high) */
+            uint8_t *p = o + (type == LL_TYPE_Q4_1 ? 4 * G : type == LL_TYPE_Q5_0 ? 2 * G + 64 : 2 * G);
+            for (int c = 0; c < 4; c++)
+                for (int r = 0; r < G; r++)
+                    for (int i = 0; i < 4; i++)
+                        p[(c * G + r) * 4 + i] = (uint8_t)((q[r][4 * c + i] & 15) | ((q[r][16 + 4 * c + i] & 15) << 4));
+            if (type == LL_TYPE_Q5_0) {   /* masks 0..3: quants 4c+i; 4..7: quants 16+4c+i */
+                uint8_t *mk = o + 2 * G;
+                for (int j = 0; j < 8; j++) {
+                    uint64_t m = 0;
+                    const int e0 = j < 4 ? 4 * j : 16 + 4 * (j - 4);
+                    for (int r = 0; r < G; r++)
+                        for (int i = 0; i < 4; i++)
+                            if (q[r][e0 + i] & 16) m |= 1ull << (4 * r + i);
+                    memcpy(mk + 8 * j, &m, 8);
+                }
+            }
+        }
+}
+
+/* Per activation block: its scale, q8_1's s, and the integer sum's start −C · Σ y. */
+void ll_x86_lane_prep(uint32_t type, int64_t K, const void *vx, size_t xrow, int64_t nt, ll_lane_aux *aux) {
+    const int64_t nb = K / LL_QK;
+    const int C = type == LL_TYPE_Q8_0 ? 128 : type == LL_TYPE_Q4_0 ? 8 : type == LL_TYPE_Q5_0 ? 16 : 0;
+    const size_t bsz = type == LL_TYPE_Q4_1 ? LL_Q8_1_SIZE : LL_Q8_0_SIZE, qo = type == LL_TYPE_Q4_1 ? 4 : 2;
+    for (int64_t t = 0; t < nt; t++) {
+        const uint8_t *x = (const uint8_t *)vx + (size_t)t * xrow;
+        for (int64_t b = 0; b < nb; b++, x += bsz) {
+            ll_lane_aux *a = &aux[t * nb + b];
+            a->d = h2f(x);
+            a->s = type == LL_TYPE_Q4_1 ? h2f(x + 2) : 0.0f;
+            /* Σ y: bytes as signed, summed against ones */
+            const __m256i ones = _mm256_set1_epi8(1);
+            const __m256i qy = _mm256_loadu_si256((const __m256i *)(const void *)(x + qo));
+            __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, qy);
+            __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+            h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+            h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+            a->bias = -C * _mm_cvtsi128_si32(h);
+        }
+    }
+}
+
+static inline __m512i bcast4(const uint8_t *p) { return _mm512_set1_epi32((int)ll_ld_u32(p)); }
+
+/* NT tokens against one group of 16 rows, every block: y[t*ldy + r] for r < 16. */
+static inline __attribute__((always_inline)) void lane_tile(uint32_t type, int64_t nb, const uint8_t *rec,
+                                                            const uint8_t *x, size_t xrow, const ll_lane_aux *aux,
+                                                            int NT, float *y, int64_t ldy) {
+    __m512 acc[8];
+    for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_ps();
+    const size_t rb = rec_bytes(type), ybsz = type == LL_TYPE_Q4_1 ? LL_Q8_1_SIZE : LL_Q8_0_SIZE;
+    const size_t qo = type == LL_TYPE_Q4_1 ? 4 : 2;
+    const __m512i lo4 = _mm512_set1_epi8(15), b16 = _mm512_set1_epi8(16);
+    for (int64_t b = 0; b < nb; b++, rec += rb) {
+        if (NT <= 2) /* few tokens: bound by the weight stream */
+            for (size_t o = 0; o < rb; o += 64) _mm_prefetch((const char *)rec + LL_PREFETCH_AHEAD + o, _MM_HINT_T0);
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)rec));
+        __m512 mw = _mm512_setzero_ps();
+        __m512i q[8];   /* vector j: quants 4j..4j+3 of each row */
+        if (type == LL_TYPE_Q8_0) {
+            for (int j = 0; j < 8; j++) q[j] = _mm512_loadu_si512((const void *)(rec + 2 * G + 64 * j));
+        } else {
+            const uint8_t *p = rec + (type == LL_TYPE_Q4_1 ? 4 * G : type == LL_TYPE_Q5_0 ? 2 * G + 64 : 2 * G);
+            for (int c = 0; c < 4; c++) {
+                const __m512i v = _mm512_loadu_si512((const void *)(p + 64 * c));
+                q[c] = _mm512_and_si512(v, lo4);
+                q[c + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4);
+            }
+            if (type == LL_TYPE_Q5_0)
+                for (int j = 0; j < 8; j++) {
+                    uint64_t m;
+                    memcpy(&m, rec + 2 * G + 8 * j, 8);
+                    q[j] = _mm512_mask_add_epi8(q[j], (__mmask64)m, q[j], b16);
+                }
+            if (type == LL_TYPE_Q4_1)
+                mw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(rec + 2 * G)));
+        }
+        for (int t = 0; t < NT; t++) {
+            const uint8_t *yq = x + (size_t)t * xrow + (size_t)b * ybsz + qo;
+            const ll_lane_aux *a = &aux[t * nb + b];
+            __m512i s = _mm512_set1_epi32(a->bias);
+            for (int j = 0; j < 4; j++) s = _mm512_dpbusd_epi32(s, q[j], bcast4(yq + 4 * j));
+            for (int j = 0; j < 4; j++) s = _mm512_dpbusd_epi32(s, q[j + 4], bcast4(yq + 16 + 4 * j));
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(a->d)), _mm512_cvtepi32_ps(s), acc[t]);
+            if (type == LL_TYPE_Q4_1) acc[t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(a->s), acc[t]);
+        }
+    }
+    for (int t = 0; t < NT; t++) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+#define LANE_TYPE(TY, TYPE)                                                                                   \
+    static void lane_##TY(int64_t nb, const uint8_t *rec, const uint8_t *x, size_t xrow, const ll_lane_aux *aux, \
+                          int64_t nt, float *y, int64_t ldy) {                                                \
+        int64_t t = 0;                                                                                        \
+        for (; t + 8 <= nt; t += 8)                                                                           \
+            lane_tile(TYPE, nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 8, y + t * ldy, ldy);          \
+        if (t + 4 <= nt) {                                                                                    \
+            lane_tile(TYPE, nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 4, y + t * ldy, ldy);          \
+            t += 4;                                                                                           \
+        }                                                                                                     \
+        if (t + 2 <= nt) {                                                                                    \
+            lane_tile(TYPE, nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 2, y + t * ldy, ldy);          \
+            t += 2;                                                                                           \
+        }                                                                                                     \
+        if (t < nt) lane_tile(TYPE, nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 1, y + t * ldy, ldy);  \
+    }
+LANE_TYPE(q8_0, LL_TYPE_Q8_0)
+LANE_TYPE(q4_0, LL_TYPE_Q4_0)
+LANE_TYPE(q5_0, LL_TYPE_Q5_0)
+LANE_TYPE(q4_1, LL_TYPE_Q4_1)
+
+void ll_x86_lane_gemm(uint32_t type, int64_t K, const void *pack, int64_t g0, int64_t g1, const void *x, size_t xrow,
+                      const ll_lane_aux *aux, int64_t nt, float *y, int64_t ldy) {
+    const int64_t nb = K / LL_QK;
+    const size_t gbytes = (size_t)nb * rec_bytes(type);
+    void (*fn)(int64_t, const uint8_t *, const uint8_t *, size_t, const ll_lane_aux *, int64_t, float *, int64_t) =
+        type == LL_TYPE_Q8_0   ? lane_q8_0
+        : type == LL_TYPE_Q4_0 ? lane_q4_0
+        : type == LL_TYPE_Q5_0 ? lane_q5_0
+                               : lane_q4_1;
+    for (int64_t g = g0; g < g1; g++)
+        fn(nb, (const uint8_t *)pack + (size_t)g * gbytes, x, xrow, aux, nt, y + g * G, ldy);
+}
+
+/* ---- vec_dot: one row, one token, the same arithmetic ---- */
+
+static inline int hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* the exact Σ w·y of one block, with the weight quants as unsigned bytes u = w + C */
+static inline int block_isum(uint32_t type, const uint8_t *wb, const uint8_t *yq) {
+    uint8_t q[32];
+    block_quants(type, wb, q);
+    const __m256i u = _mm256_loadu_si256((const __m256i *)(const void *)q);
+    const __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)yq);
+    const int C = type == LL_TYPE_Q8_0 ? 128 : type == LL_TYPE_Q4_0 ? 8 : type == LL_TYPE_Q5_0 ? 16 : 0;
+    const int dot = hsum_i32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), u, y));
+    const int sy = C ? hsum_i32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), y)) : 0;
+    return dot - C * sy;
+}
+
+static inline float lane_dot(uint32_t type, int64_t n, const uint8_t *w, const uint8_t *x) {
+    const size_t wb = rec_bytes(type) / G, yb = type == LL_TYPE_Q4_1 ? LL_Q8_1_SIZE : LL_Q8_0_SIZE;
+    const size_t qo = type == LL_TYPE_Q4_1 ? 4 : 2;
+    float acc = 0.0f;
+    for (int64_t b = 0; b < n / LL_QK; b++, w += wb, x += yb) {
+        acc = fmaf(h2f(w) * h2f(x), (float)block_isum(type, w, x + qo), acc);
+        if (type == LL_TYPE_Q4_1) acc = fmaf(h2f(w + 2), h2f(x + 2), acc);
+    }
+    return acc;
+}
+
+void ll_x86_lane_vec_dot_q8_0(int64_t n, float *s, const void *x, const void *y) { *s = lane_dot(LL_TYPE_Q8_0, n, x, y); }
+void ll_x86_lane_vec_dot_q4_0(int64_t n, float *s, const void *x, const void *y) { *s = lane_dot(LL_TYPE_Q4_0, n, x, y); }
+void ll_x86_lane_vec_dot_q5_0(int64_t n, float *s, const void *x, const void *y) { *s = lane_dot(LL_TYPE_Q5_0, n, x, y); }
+void ll_x86_lane_vec_dot_q4_1(int64_t n, float *s, const void *x, const void *y) { *s = lane_dot(LL_TYPE_Q4_1, n, x, y); }
+
+#endif
