@@ -528,13 +528,13 @@ static void test_gemm_q(void) {
     }
 }
 
-/* ll_lane_gemm over weights repacked by ll_lane_pack (AVX-512 VNNI builds: q4_0, q4_1, q5_0, q8_0): every (row,
+/* ll_lane_gemm over weights repacked by ll_lane_pack (AVX-512 VNNI builds: q4_0, q4_1, q5_0, q8_0, q6_K): every (row,
  * token) bit for bit what vec_dot gives for the pair, for 1..19 tokens (every remainder of the 8-token tiles),
  * both 16-row groups and each alone, unaligned row strides; rows outside the groups asked for stay untouched. */
 static void test_gemm_lane(void) {
     for (size_t q = 0; q < N_QUANTS; q++) {
         uint32_t type = k_quants[q].type;
-        const int64_t K = 160, NR = 2 * LL_LANE_ROWS, NT = 19;
+        const int64_t NR = 2 * LL_LANE_ROWS, NT = 19, K = ll_type_get(type)->blck == 32 ? 160 : 512;
         const size_t psz = ll_lane_pack_size(type, NR, K);
         if (!psz) continue;
         CHECK(ll_lane_pack_size(type, NR + 1, K) == 0 && ll_lane_pack_size(type, NR, K + 16) == 0,
@@ -544,7 +544,7 @@ static void test_gemm_lane(void) {
         uint8_t *w = malloc(wrow * NR), *x = malloc(xrow * NT), *pk = malloc(psz);
         float *act = malloc((size_t)K * sizeof(float)), *y = malloc(sizeof(float) * NR * NT),
               *want = malloc(sizeof(float) * NR * NT);
-        ll_lane_aux *aux = malloc(sizeof *aux * (size_t)(K / 32) * NT);
+        void *aux = malloc(ll_lane_aux_bytes(type, K) * NT);
         for (int r = 0; r < NR; r++) random_weights(&k_quants[q], w + (size_t)r * wrow, K);
         for (int i = 0; i < NT; i++) {
             random_floats(act, K, i % 3 == 0 ? 1.0f : i % 3 == 1 ? 0.05f : 30.0f);

@@ -620,11 +620,13 @@ static const ll_type_traits g_ref[LL_TYPE_COUNT] = {
 #define X86_DOT_Q4_1 ll_x86_lane_vec_dot_q4_1
 #define X86_DOT_Q5_0 ll_x86_lane_vec_dot_q5_0
 #define X86_DOT_Q8_0 ll_x86_lane_vec_dot_q8_0
+#define X86_DOT_Q6_K ll_x86_lane_vec_dot_q6_K
 #else
 #define X86_DOT_Q4_0 ll_x86_vec_dot_q4_0
 #define X86_DOT_Q4_1 ll_x86_vec_dot_q4_1
 #define X86_DOT_Q5_0 ll_x86_vec_dot_q5_0
 #define X86_DOT_Q8_0 ll_x86_vec_dot_q8_0
+#define X86_DOT_Q6_K ll_x86_vec_dot_q6_K
 #endif
 
 #if defined(LL_HAVE_X86)
@@ -646,8 +648,7 @@ static const ll_type_traits g_fast[LL_TYPE_COUNT] = {
          ll_x86_vec_dot_q4_K),
     CROW(LL_TYPE_Q5_K, "q5_K", LL_QK_K, LL_Q5_K_SIZE, ll_x86_to_float_q5_K, NULL, LL_TYPE_Q8_K,
          ll_x86_vec_dot_q5_K),
-    CROW(LL_TYPE_Q6_K, "q6_K", LL_QK_K, LL_Q6_K_SIZE, ll_x86_to_float_q6_K, NULL, LL_TYPE_Q8_K,
-         ll_x86_vec_dot_q6_K),
+    CROW(LL_TYPE_Q6_K, "q6_K", LL_QK_K, LL_Q6_K_SIZE, ll_x86_to_float_q6_K, NULL, LL_TYPE_Q8_K, X86_DOT_Q6_K),
     CROW(LL_TYPE_Q8_K, "q8_K", LL_QK_K, LL_Q8_K_SIZE, deq_q8_K, ll_x86_from_float_q8_K, LL_TYPE_Q8_K, NULL),
     SIZE_ONLY_ROWS,
 };
@@ -695,7 +696,16 @@ void ll_lane_pack(uint32_t type, const void *w, size_t wrow, int64_t nrows, int6
 #endif
 }
 
-void ll_lane_prep(uint32_t type, int64_t K, const void *x, size_t xrow, int64_t nt, ll_lane_aux *aux) {
+size_t ll_lane_aux_bytes(uint32_t type, int64_t K) {
+#if defined(LL_LANE)
+    return ll_x86_lane_aux_bytes(type, K);
+#else
+    (void)type, (void)K;
+    return 0;
+#endif
+}
+
+void ll_lane_prep(uint32_t type, int64_t K, const void *x, size_t xrow, int64_t nt, void *aux) {
 #if defined(LL_LANE)
     ll_x86_lane_prep(type, K, x, xrow, nt, aux);
 #else
@@ -704,7 +714,7 @@ void ll_lane_prep(uint32_t type, int64_t K, const void *x, size_t xrow, int64_t 
 }
 
 void ll_lane_gemm(uint32_t type, int64_t K, const void *pack, int64_t g0, int64_t g1, const void *x, size_t xrow,
-                  const ll_lane_aux *aux, int64_t nt, float *y, int64_t ldy) {
+                  const void *aux, int64_t nt, float *y, int64_t ldy) {
 #if defined(LL_LANE)
     ll_x86_lane_gemm(type, K, pack, g0, g1, x, xrow, aux, nt, y, ldy);
 #else

@@ -107,26 +107,23 @@ typedef void (*ll_gemm_qo_fn)(int64_t K, const void *w, size_t wrow, int64_t nr,
 ll_gemm_qo_fn ll_type_gemm_offset(uint32_t type);
 void ll_q8_0_offset_rows(int64_t K, const void *x, size_t xrow, int64_t nt, void *xo);
 
-/* Weights repacked at load for the --llamacpp mode (x86 with AVX-512 VNNI: q4_0, q4_1, q5_0, q8_0): groups of
- * LL_LANE_ROWS rows whose quants are interleaved so that each vector lane computes one row's product
- * (src/tensor/lane_x86.c has the layout and the arithmetic). In such builds the four types' vec_dot computes
- * per block the exact integer dot product and acc = fma(dw·dy, Σ, acc) (q4_1: then acc = fma(m, s, acc)), and
+/* Weights repacked at load for the --llamacpp mode (x86 with AVX-512 VNNI: q4_0, q4_1, q5_0, q8_0, q6_K): groups
+ * of LL_LANE_ROWS rows whose quants are interleaved so that each vector lane computes one row's product
+ * (src/tensor/lane_x86.c has the layout and the arithmetic). In such builds these types' vec_dot computes per
+ * block the exact integer dot product and acc = fma(dw·dy, Σ, acc) (q4_1: then acc = fma(m, s, acc)), and
  * ll_lane_gemm gives bit for bit vec_dot for every (row, token).
  * ll_lane_pack_size: the packed bytes, 0 where this build has no packed kernel for the type or the shape
- * (nrows a multiple of LL_LANE_ROWS, K of 32). ll_lane_pack fills them from rows wrow bytes apart.
- * ll_lane_prep: per activation block (rows in the type's vec_dot_type) the values the kernel needs
- * (ll_lane_aux, K/32 per token). ll_lane_gemm: y[t*ldy + r] for the rows of groups g0..g1-1 and nt tokens. */
+ * (nrows a multiple of LL_LANE_ROWS, K of the block size). ll_lane_pack fills them from rows wrow bytes apart.
+ * ll_lane_prep: per activation block (rows in the type's vec_dot_type) the values the kernel needs,
+ * ll_lane_aux_bytes(type, K) per token. ll_lane_gemm: y[t*ldy + r] for the rows of groups g0..g1-1 and nt
+ * tokens. */
 #define LL_LANE_ROWS 16
-typedef struct {
-    float d, s;       /* the activation block's scale; q8_1's s (d · Σ y), else 0 */
-    int32_t bias;     /* where the integer sum starts: −C · Σ y for weights stored as w + C */
-    int32_t pad;
-} ll_lane_aux;
 size_t ll_lane_pack_size(uint32_t type, int64_t nrows, int64_t K);
 void ll_lane_pack(uint32_t type, const void *w, size_t wrow, int64_t nrows, int64_t K, void *out);
-void ll_lane_prep(uint32_t type, int64_t K, const void *x, size_t xrow, int64_t nt, ll_lane_aux *aux);
+size_t ll_lane_aux_bytes(uint32_t type, int64_t K);
+void ll_lane_prep(uint32_t type, int64_t K, const void *x, size_t xrow, int64_t nt, void *aux);
 void ll_lane_gemm(uint32_t type, int64_t K, const void *pack, int64_t g0, int64_t g1, const void *x, size_t xrow,
-                  const ll_lane_aux *aux, int64_t nt, float *y, int64_t ldy);
+                  const void *aux, int64_t nt, float *y, int64_t ldy);
 
 /* One token's matrix-vector product streams every weight from memory once: its kernels prefetch each row this
  * many bytes ahead (several tiles of rows further on), which keeps enough misses in flight for the read

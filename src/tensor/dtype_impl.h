@@ -103,14 +103,16 @@ void ll_x86_gemm_off_q5_0(int64_t K, const void *w, size_t wrow, int64_t nr, con
                           int64_t nt, float *y, int64_t ldy);
 #endif
 #if defined(LL_AVX512) && defined(__AVX512VNNI__)
-/* lane_x86.c: --llamacpp mode's q4_0 / q4_1 / q5_0 / q8_0 products with one output per vector lane (weights
- * repacked in groups of LL_LANE_ROWS rows); these builds use its vec_dot for the four types. */
+/* lane_x86.c: --llamacpp mode's q4_0 / q4_1 / q5_0 / q8_0 / q6_K products with one output per vector lane (weights
+ * repacked in groups of LL_LANE_ROWS rows); these builds use its vec_dot for those types. */
 #define LL_LANE 1
 size_t ll_x86_lane_pack_size(uint32_t type, int64_t nrows, int64_t K);
 void ll_x86_lane_pack(uint32_t type, const void *w, size_t wrow, int64_t nrows, int64_t K, void *out);
-void ll_x86_lane_prep(uint32_t type, int64_t K, const void *x, size_t xrow, int64_t nt, ll_lane_aux *aux);
+size_t ll_x86_lane_aux_bytes(uint32_t type, int64_t K);
+void ll_x86_lane_prep(uint32_t type, int64_t K, const void *x, size_t xrow, int64_t nt, void *aux);
 void ll_x86_lane_gemm(uint32_t type, int64_t K, const void *pack, int64_t g0, int64_t g1, const void *x, size_t xrow,
-                      const ll_lane_aux *aux, int64_t nt, float *y, int64_t ldy);
+                      const void *aux, int64_t nt, float *y, int64_t ldy);
+void ll_x86_lane_vec_dot_q6_K(int64_t n, float *s, const void *x, const void *y);
 void ll_x86_lane_vec_dot_q8_0(int64_t n, float *s, const void *x, const void *y);
 void ll_x86_lane_vec_dot_q4_0(int64_t n, float *s, const void *x, const void *y);
 void ll_x86_lane_vec_dot_q5_0(int64_t n, float *s, const void *x, const void *y);

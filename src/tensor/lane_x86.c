@@ -17,6 +17,12 @@
  * −C · Σ y (C = 128, 8, 16: taken once per activation block, ll_lane_prep), which gives Σ w·y exactly. q5_0's
  * fifth bits are stored as byte masks (bit 4r + i of mask j: quant 4j + i of row r has it).
  *
+ * q6_K × q8_K takes the same path with 256-element blocks: per 16-element sub-block j the exact Σ (q − 32)·y
+ * (started from −32 · the activation's bsum), times the row's 6-bit scale in 32-bit integer lanes, summed over
+ * the block; then acc = fma(dw · dy, (float) Σ_j sc_j · Σ_j, acc). Its record: the 16 fp16 d, the scales as
+ * [sub-block][row] bytes, 32 vectors of low-nibble pairs (chunk n and n + 32), 16 vectors of the high 2 bits
+ * (chunks m, m + 16, m + 32, m + 48 in bits 0-1, 2-3, 4-5, 6-7).
+ *
  * A record (16 rows, one block) has exactly the bytes of the 16 rows' blocks in their GGUF layout.
  */
 #include "tensor/dtype_impl.h"
@@ -37,13 +43,65 @@ static size_t rec_bytes(uint32_t type) {
     case LL_TYPE_Q4_0: return G * LL_Q4_0_SIZE;
     case LL_TYPE_Q5_0: return G * LL_Q5_0_SIZE;
     case LL_TYPE_Q4_1: return G * LL_Q4_1_SIZE;
+    case LL_TYPE_Q6_K: return G * LL_Q6_K_SIZE;
     default: return 0;
     }
 }
 
+static int64_t blck(uint32_t type) { return type == LL_TYPE_Q6_K ? LL_QK_K : LL_QK; }
+
 size_t ll_x86_lane_pack_size(uint32_t type, int64_t nrows, int64_t K) {
-    if (nrows <= 0 || nrows % G || K <= 0 || K % LL_QK) return 0;
-    return (size_t)(nrows / G) * (size_t)(K / LL_QK) * rec_bytes(type);
+    if (!rec_bytes(type) || nrows <= 0 || nrows % G || K <= 0 || K % blck(type)) return 0;
+    return (size_t)(nrows / G) * (size_t)(K / blck(type)) * rec_bytes(type);
+}
+
+/* per token and block: the activation's scale, q8_1's s, and where each integer sum starts */
+typedef struct {
+    float d, s;
+    int32_t bias, pad;
+} aux32;
+typedef struct {
+    float d;
+    int32_t pad[3];
+    int32_t bias[16];   /* −32 · Σ y of sub-block j */
+} aux6k;
+
+size_t ll_x86_lane_aux_bytes(uint32_t type, int64_t K) {
+    return (size_t)(K / blck(type)) * (type == LL_TYPE_Q6_K ? sizeof(aux6k) : sizeof(aux32));
+}
+
+/* q6_K: the 256 unsigned 6-bit quants of one block (element 128h + 32s + l, as deq_q6_K) */
+static void q6k_quants(const uint8_t *b, uint8_t q[256]) {
+    for (int h = 0; h < 2; h++)
+        for (int s = 0; s < 4; s++)
+            for (int l = 0; l < 32; l++) {
+                const uint8_t ql = b[64 * h + 32 * (s & 1) + l], qh = b[128 + 32 * h + l];
+                q[128 * h + 32 * s + l] = (uint8_t)(((ql >> (4 * (s >> 1))) & 15) | (((qh >> (2 * s)) & 3) << 4));
+            }
+}
+
+static void pack_q6_K(const uint8_t *w, size_t wrow, int64_t nrows, int64_t K, uint8_t *o) {
+    for (int64_t g = 0; g < nrows / G; g++)
+        for (int64_t b = 0; b < K / LL_QK_K; b++, o += G * LL_Q6_K_SIZE) {
+            uint8_t q[G][256];
+            for (int r = 0; r < G; r++) {
+                const uint8_t *blk = w + (size_t)(g * G + r) * wrow + (size_t)b * LL_Q6_K_SIZE;
+                memcpy(o + 2 * r, blk + 208, 2);
+                for (int j = 0; j < 16; j++) o[2 * G + j * G + r] = blk[192 + j];
+                q6k_quants(blk, q[r]);
+            }
+            uint8_t *nib = o + 2 * G + 16 * G, *hb = nib + 32 * 64;
+            for (int r = 0; r < G; r++)
+                for (int i = 0; i < 4; i++) {
+                    for (int n = 0; n < 32; n++)
+                        nib[(n * G + r) * 4 + i] = (uint8_t)((q[r][4 * n + i] & 15) | ((q[r][4 * (n + 32) + i] & 15) << 4));
+                    for (int m = 0; m < 16; m++) {
+                        int v = 0;
+                        for (int k = 0; k < 4; k++) v |= (q[r][4 * (m + 16 * k) + i] >> 4) << (2 * k);
+                        hb[(m * G + r) * 4 + i] = (uint8_t)v;
+                    }
+                }
+        }
 }
 
 /* The signed quants of one weight block as bytes (q8_0: w; q4_0, q5_0: unsigned q; q4_1: nibble). */
@@ -72,6 +130,10 @@ static void block_quants(uint32_t type, const uint8_t *b, uint8_t q[32]) {
 void ll_x86_lane_pack(uint32_t type, const void *vw, size_t wrow, int64_t nrows, int64_t K, void *vout) {
     const uint8_t *w = vw;
     uint8_t *o = vout;
+    if (type == LL_TYPE_Q6_K) {
+        pack_q6_K(w, wrow, nrows, K, o);
+        return;
+    }
     const int64_t nb = K / LL_QK;
     const size_t bsz = rec_bytes(type) / G;
     for (int64_t g = 0; g < nrows / G; g++)
@@ -109,25 +171,51 @@ void ll_x86_lane_pack(uint32_t type, const void *vw, size_t wrow, int64_t nrows,
         }
 }
 
-/* Per activation block: its scale, q8_1's s, and the integer sum's start −C · Σ y. */
-void ll_x86_lane_prep(uint32_t type, int64_t K, const void *vx, size_t xrow, int64_t nt, ll_lane_aux *aux) {
+static int hsum_i32(__m256i v) {
+    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+    return _mm_cvtsi128_si32(h);
+}
+
+/* Σ of 32 signed bytes */
+static inline int sum_i8x32(const uint8_t *p) {
+    const __m256i qy = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    return hsum_i32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), qy));
+}
+
+/* Per activation block: its scale, q8_1's s, and where the integer sums start (−C · Σ y). */
+void ll_x86_lane_prep(uint32_t type, int64_t K, const void *vx, size_t xrow, int64_t nt, void *vaux) {
+    if (type == LL_TYPE_Q6_K) {
+        aux6k *aux = vaux;
+        const int64_t nb = K / LL_QK_K;
+        for (int64_t t = 0; t < nt; t++) {
+            const uint8_t *x = (const uint8_t *)vx + (size_t)t * xrow;
+            for (int64_t b = 0; b < nb; b++, x += LL_Q8_K_SIZE) {
+                aux6k *a = &aux[t * nb + b];
+                memset(a, 0, sizeof *a);
+                memcpy(&a->d, x, 4);
+                for (int j = 0; j < 16; j++) {   /* bsums are this program's quantizer's, but recounted: cheap */
+                    int sy = 0;
+                    for (int l = 0; l < 16; l++) sy += (int8_t)x[LL_Q8_K_QS + 16 * j + l];
+                    a->bias[j] = -32 * sy;
+                }
+            }
+        }
+        return;
+    }
+    aux32 *aux = vaux;
     const int64_t nb = K / LL_QK;
     const int C = type == LL_TYPE_Q8_0 ? 128 : type == LL_TYPE_Q4_0 ? 8 : type == LL_TYPE_Q5_0 ? 16 : 0;
     const size_t bsz = type == LL_TYPE_Q4_1 ? LL_Q8_1_SIZE : LL_Q8_0_SIZE, qo = type == LL_TYPE_Q4_1 ? 4 : 2;
     for (int64_t t = 0; t < nt; t++) {
         const uint8_t *x = (const uint8_t *)vx + (size_t)t * xrow;
         for (int64_t b = 0; b < nb; b++, x += bsz) {
-            ll_lane_aux *a = &aux[t * nb + b];
+            aux32 *a = &aux[t * nb + b];
             a->d = h2f(x);
             a->s = type == LL_TYPE_Q4_1 ? h2f(x + 2) : 0.0f;
-            /* Σ y: bytes as signed, summed against ones */
-            const __m256i ones = _mm256_set1_epi8(1);
-            const __m256i qy = _mm256_loadu_si256((const __m256i *)(const void *)(x + qo));
-            __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, qy);
-            __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-            h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
-            h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
-            a->bias = -C * _mm_cvtsi128_si32(h);
+            a->bias = -C * sum_i8x32(x + qo);
+            a->pad = 0;
         }
     }
 }
@@ -136,7 +224,7 @@ static inline __m512i bcast4(const uint8_t *p) { return _mm512_set1_epi32((int)l
 
 /* NT tokens against one group of 16 rows, every block: y[t*ldy + r] for r < 16. */
 static inline __attribute__((always_inline)) void lane_tile(uint32_t type, int64_t nb, const uint8_t *rec,
-                                                            const uint8_t *x, size_t xrow, const ll_lane_aux *aux,
+                                                            const uint8_t *x, size_t xrow, const aux32 *aux,
                                                             int NT, float *y, int64_t ldy) {
     __m512 acc[8];
     for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_ps();
@@ -169,7 +257,7 @@ static inline __attribute__((always_inline)) void lane_tile(uint32_t type, int64
         }
         for (int t = 0; t < NT; t++) {
             const uint8_t *yq = x + (size_t)t * xrow + (size_t)b * ybsz + qo;
-            const ll_lane_aux *a = &aux[t * nb + b];
+            const aux32 *a = &aux[t * nb + b];
             __m512i s = _mm512_set1_epi32(a->bias);
             for (int j = 0; j < 4; j++) s = _mm512_dpbusd_epi32(s, q[j], bcast4(yq + 4 * j));
             for (int j = 0; j < 4; j++) s = _mm512_dpbusd_epi32(s, q[j + 4], bcast4(yq + 16 + 4 * j));
@@ -181,7 +269,7 @@ static inline __attribute__((always_inline)) void lane_tile(uint32_t type, int64
 }
 
 #define LANE_TYPE(TY, TYPE)                                                                                   \
-    static void lane_##TY(int64_t nb, const uint8_t *rec, const uint8_t *x, size_t xrow, const ll_lane_aux *aux, \
+    static void lane_##TY(int64_t nb, const uint8_t *rec, const uint8_t *x, size_t xrow, const aux32 *aux, \
                           int64_t nt, float *y, int64_t ldy) {                                                \
         int64_t t = 0;                                                                                        \
         for (; t + 8 <= nt; t += 8)                                                                           \
@@ -201,27 +289,82 @@ LANE_TYPE(q4_0, LL_TYPE_Q4_0)
 LANE_TYPE(q5_0, LL_TYPE_Q5_0)
 LANE_TYPE(q4_1, LL_TYPE_Q4_1)
 
+/* q6_K: NT tokens against one group of 16 rows, every 256-element block */
+static inline __attribute__((always_inline)) void lane_tile_q6_K(int64_t nb, const uint8_t *rec, const uint8_t *x,
+                                                                 size_t xrow, const aux6k *aux, int NT, float *y,
+                                                                 int64_t ldy) {
+    __m512 acc[8];
+    for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_ps();
+    const __m512i lo4 = _mm512_set1_epi8(15), hb2 = _mm512_set1_epi8(0x30);
+    for (int64_t b = 0; b < nb; b++, rec += G * LL_Q6_K_SIZE) {
+        if (NT <= 2)
+            for (size_t o = 0; o < G * LL_Q6_K_SIZE; o += 64)
+                _mm_prefetch((const char *)rec + LL_PREFETCH_AHEAD + o, _MM_HINT_T0);
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)rec));
+        const uint8_t *sc = rec + 2 * G, *nib = sc + 16 * G, *hb = nib + 32 * 64;
+        __m512i isum[8];
+        for (int t = 0; t < NT; t++) isum[t] = _mm512_setzero_si512();
+        for (int j = 0; j < 16; j++) {   /* sub-block j: chunks 4j..4j+3 */
+            __m512i q[4];
+            for (int k = 0; k < 4; k++) {
+                const int c = 4 * j + k, n = c & 31, m = c & 15, sh = c >> 4;
+                const __m512i N = _mm512_loadu_si512((const void *)(nib + 64 * n));
+                const __m512i H = _mm512_loadu_si512((const void *)(hb + 64 * m));
+                const __m512i lo = c < 32 ? _mm512_and_si512(N, lo4) : _mm512_and_si512(_mm512_srli_epi16(N, 4), lo4);
+                const __m512i hi = sh == 0   ? _mm512_slli_epi16(H, 4)
+                                   : sh == 1 ? _mm512_slli_epi16(H, 2)
+                                   : sh == 2 ? H
+                                             : _mm512_srli_epi16(H, 2);
+                q[k] = _mm512_ternarylogic_epi32(lo, hi, hb2, 0xF8);   /* lo | (hi & 0x30) */
+            }
+            const __m512i scj = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(sc + 16 * j)));
+            for (int t = 0; t < NT; t++) {
+                const uint8_t *yq = x + (size_t)t * xrow + (size_t)b * LL_Q8_K_SIZE + LL_Q8_K_QS + 16 * j;
+                __m512i sj = _mm512_set1_epi32(aux[t * nb + b].bias[j]);
+                for (int k = 0; k < 4; k++) sj = _mm512_dpbusd_epi32(sj, q[k], bcast4(yq + 4 * k));
+                isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(sj, scj));
+            }
+        }
+        for (int t = 0; t < NT; t++)
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(aux[t * nb + b].d)), _mm512_cvtepi32_ps(isum[t]),
+                                     acc[t]);
+    }
+    for (int t = 0; t < NT; t++) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+static void lane_q6_K(int64_t nb, const uint8_t *rec, const uint8_t *x, size_t xrow, const aux6k *aux, int64_t nt,
+                      float *y, int64_t ldy) {
+    int64_t t = 0;
+    for (; t + 8 <= nt; t += 8) lane_tile_q6_K(nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 8, y + t * ldy, ldy);
+    if (t + 4 <= nt) {
+        lane_tile_q6_K(nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 4, y + t * ldy, ldy);
+        t += 4;
+    }
+    if (t + 2 <= nt) {
+        lane_tile_q6_K(nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 2, y + t * ldy, ldy);
+        t += 2;
+    }
+    if (t < nt) lane_tile_q6_K(nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 1, y + t * ldy, ldy);
+}
+
 void ll_x86_lane_gemm(uint32_t type, int64_t K, const void *pack, int64_t g0, int64_t g1, const void *x, size_t xrow,
-                      const ll_lane_aux *aux, int64_t nt, float *y, int64_t ldy) {
-    const int64_t nb = K / LL_QK;
+                      const void *aux, int64_t nt, float *y, int64_t ldy) {
+    const int64_t nb = K / blck(type);
     const size_t gbytes = (size_t)nb * rec_bytes(type);
-    void (*fn)(int64_t, const uint8_t *, const uint8_t *, size_t, const ll_lane_aux *, int64_t, float *, int64_t) =
-        type == LL_TYPE_Q8_0   ? lane_q8_0
-        : type == LL_TYPE_Q4_0 ? lane_q4_0
-        : type == LL_TYPE_Q5_0 ? lane_q5_0
-                               : lane_q4_1;
-    for (int64_t g = g0; g < g1; g++)
-        fn(nb, (const uint8_t *)pack + (size_t)g * gbytes, x, xrow, aux, nt, y + g * G, ldy);
+    for (int64_t g = g0; g < g1; g++) {
+        const uint8_t *rec = (const uint8_t *)pack + (size_t)g * gbytes;
+        float *yg = y + g * G;
+        switch (type) {
+        case LL_TYPE_Q8_0: lane_q8_0(nb, rec, x, xrow, aux, nt, yg, ldy); break;
+        case LL_TYPE_Q4_0: lane_q4_0(nb, rec, x, xrow, aux, nt, yg, ldy); break;
+        case LL_TYPE_Q5_0: lane_q5_0(nb, rec, x, xrow, aux, nt, yg, ldy); break;
+        case LL_TYPE_Q4_1: lane_q4_1(nb, rec, x, xrow, aux, nt, yg, ldy); break;
+        case LL_TYPE_Q6_K: lane_q6_K(nb, rec, x, xrow, aux, nt, yg, ldy); break;
+        }
+    }
 }
 
 /* ---- vec_dot: one row, one token, the same arithmetic ---- */
-
-static inline int hsum_i32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    return _mm_cvtsi128_si32(s);
-}
 
 /* the exact Σ w·y of one block, with the weight quants as unsigned bytes u = w + C */
 static inline int block_isum(uint32_t type, const uint8_t *wb, const uint8_t *yq) {
@@ -244,6 +387,26 @@ static inline float lane_dot(uint32_t type, int64_t n, const uint8_t *w, const u
         if (type == LL_TYPE_Q4_1) acc = fmaf(h2f(w + 2), h2f(x + 2), acc);
     }
     return acc;
+}
+
+/* q6_K: per block Σ_j sc_j · Σ_{i in j} (q_i − 32)·y_i in integers, then the same fma */
+void ll_x86_lane_vec_dot_q6_K(int64_t n, float *s, const void *vx, const void *vy) {
+    const uint8_t *w = vx, *x = vy;
+    float acc = 0.0f;
+    for (int64_t b = 0; b < n / LL_QK_K; b++, w += LL_Q6_K_SIZE, x += LL_Q8_K_SIZE) {
+        uint8_t q[256];
+        q6k_quants(w, q);
+        int32_t isum = 0;
+        for (int j = 0; j < 16; j++) {
+            int32_t sj = 0;
+            for (int l = 0; l < 16; l++) sj += ((int32_t)q[16 * j + l] - 32) * (int8_t)x[LL_Q8_K_QS + 16 * j + l];
+            isum += sj * (int8_t)w[192 + j];
+        }
+        float dy;
+        memcpy(&dy, x, 4);
+        acc = fmaf(h2f(w + 208) * dy, (float)isum, acc);
+    }
+    *s = acc;
 }
 
 void ll_x86_lane_vec_dot_q8_0(int64_t n, float *s, const void *x, const void *y) { *s = lane_dot(LL_TYPE_Q8_0, n, x, y); }

@@ -62,7 +62,8 @@ typedef struct {
     ll_gemm_q_fn gemm;     /* the type's tiled kernel, or NULL: one vec_dot per (row, token) */
     ll_gemm_qo_fn gemm_off; /* or its kernel over the activations offset to unsigned bytes (xo), 4+ tokens */
     void *xo;              /* the activations offset to unsigned bytes for gemm_off, or NULL */
-    ll_lane_aux *aux;      /* W->pack: the lane kernels' per-block activation values, or NULL */
+    char *aux;             /* W->pack: the lane kernels' per-block activation values, or NULL */
+    size_t aux_row;        /* their bytes per token */
 } mm_job;
 
 /* Each token's activations in vec_dot_type, and where the offset kernel runs (xo set) also offset to unsigned
@@ -75,7 +76,7 @@ static void quantize_rows(void *a, int ith, int nth) {
         char *xq = (char *)j->xq_out + (size_t)t * j->xq_row;
         j->dt->from_float(j->x + t * K, xq, K);
         if (j->xo) ll_q8_0_offset_rows(K, xq, j->xq_row, 1, (char *)j->xo + (size_t)t * orow);
-        if (j->aux) ll_lane_prep(j->W->type, K, xq, j->xq_row, 1, j->aux + t * (K / 32));
+        if (j->aux) ll_lane_prep(j->W->type, K, xq, j->xq_row, 1, j->aux + (size_t)t * j->aux_row);
     }
 }
 
@@ -194,13 +195,16 @@ int ll_matmul(ll_pool *pool, ll_workspace *ws, const ll_mat *W, const float *x, 
             !lane && T >= 4 && tt->vec_dot_type == LL_TYPE_Q8_0 ? ll_type_gemm_offset(W->type) : NULL;
         const size_t xq_bytes = (j.xq_row * (size_t)T + 63) / 64 * 64;
         const size_t xo_bytes = goff   ? (size_t)(W->ncols / 32) * LL_Q8_0_OFF_SIZE * (size_t)T
-                                : lane ? (size_t)(W->ncols / 32) * sizeof(ll_lane_aux) * (size_t)T
+                                : lane ? ll_lane_aux_bytes(W->type, W->ncols) * (size_t)T
                                        : 0;
         j.xq_out = ws_get(ws, xq_bytes + xo_bytes);
         if (!j.xq_out) return -1;
         j.dt = dt;
         if (goff) j.xo = (char *)j.xq_out + xq_bytes;
-        if (lane) j.aux = (ll_lane_aux *)(void *)((char *)j.xq_out + xq_bytes);
+        if (lane) {
+            j.aux = (char *)j.xq_out + xq_bytes;
+            j.aux_row = ll_lane_aux_bytes(W->type, W->ncols);
+        }
         ll_pool_run(pool, quantize_rows, &j);
         j.xq = j.xq_out;
         j.gemm_off = goff;
