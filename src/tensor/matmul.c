@@ -9,7 +9,11 @@
 #include "util/err.h"
 
 #define TILE_ROWS 16
-#define EXACT_TILE 16
+#define EXACT_TILE 16    /* rows: the unit of the threads' shares in exact mode */
+/* Rows dequantized together (at most): the many-token GEMM then runs every 8-token panel of activations over all
+ * of them while it is in L1, where 16-row blocks read each panel from L2/L3 four times as often (SmolLM2 exact
+ * pp512 and eval about 10% faster on Zen 5). */
+#define EXACT_BLOCK 64
 /* Up to this many tokens the exact mode dequantizes in L1-sized chunks as it multiplies (ll_gemm_deq: the
  * weights are dequantized once per 3 tokens); more tokens share one dequantized 16-row tile. Both give every
  * element the same summation sequence, so the switch does not change a bit. */
@@ -53,7 +57,7 @@ typedef struct {
     size_t xq_row;         /* bytes per activation row */
     int64_t T;
     float *y;
-    float *scratch;        /* exact mode: EXACT_TILE * ncols floats per thread */
+    float *scratch;        /* exact mode: EXACT_BLOCK * ncols floats per thread */
     const float *x;        /* fp32 activations, for quantizing */
     float *xpack;          /* exact mode, many tokens: room for the packed activations */
     const float *xp;       /* the packed activations, or NULL: ll_gemm_f32 on x */
@@ -119,7 +123,7 @@ static void mm_quant(void *a, int ith, int nth) {
 }
 
 static size_t exact_per_thread(int64_t K) {
-    size_t per = (size_t)EXACT_TILE * (size_t)K;
+    size_t per = (size_t)EXACT_BLOCK * (size_t)K;
     return per < (size_t)LL_GEMM_DEQ_SCRATCH(K) ? (size_t)LL_GEMM_DEQ_SCRATCH(K) : per;
 }
 
@@ -138,8 +142,9 @@ static void mm_exact(void *a, int ith, int nth) {
     float *buf = j->scratch + (size_t)ith * exact_per_thread(K);
     int64_t n_tiles = (W->nrows + EXACT_TILE - 1) / EXACT_TILE;
     int64_t t0 = n_tiles * ith / nth, t1 = n_tiles * (ith + 1) / nth;
-    for (int64_t tile = t0; tile < t1; tile++) {
-        int64_t r0 = tile * EXACT_TILE, r1 = r0 + EXACT_TILE < W->nrows ? r0 + EXACT_TILE : W->nrows;
+    const int64_t end = t1 * EXACT_TILE < W->nrows ? t1 * EXACT_TILE : W->nrows;
+    for (int64_t r0 = t0 * EXACT_TILE; r0 < end; r0 += EXACT_BLOCK) {
+        int64_t r1 = r0 + EXACT_BLOCK < end ? r0 + EXACT_BLOCK : end;
         const float *rows;
         if (W->type != LL_TYPE_F32 && j->T <= EXACT_FEW_TOKENS) {
             ll_gemm_deq(W->type, K, (const char *)W->data + (size_t)r0 * W->row_bytes, W->row_bytes, r1 - r0, j->x, j->T,
