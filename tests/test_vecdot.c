@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "tensor/dtype.h"
+#include "tensor/matmul.h"
 
 #if defined(__F16C__)
 #include <immintrin.h>
@@ -481,53 +482,6 @@ static void bench(uint32_t type, int64_t ncols, size_t weight_bytes, int ref) {
     free(out);
 }
 
-/* ll_type_gemm: every (row, token) of a tiled product bit for bit what vec_dot gives for the pair, for
- * row and token counts around every tile edge (1..9 x 1..9), unaligned row strides. */
-static void test_gemm_q(void) {
-    for (size_t q = 0; q < N_QUANTS; q++) {
-        uint32_t type = k_quants[q].type;
-        ll_gemm_q_fn gemm = ll_type_gemm(type);
-        if (!gemm) continue;
-        const ll_type_traits *t = ll_type_get(type), *dt = ll_type_get(t->vec_dot_type);
-        const int64_t K = t->blck == 32 ? 96 : 512;
-        const size_t wrow = ll_row_size(type, K) + 3, xrow = ll_row_size(t->vec_dot_type, K) + 5;
-        uint8_t *w = malloc(wrow * 9), *x = malloc(xrow * 9);
-        float *act = malloc((size_t)K * sizeof(float)), y[81], want[81];
-        for (int r = 0; r < 9; r++) random_weights(&k_quants[q], w + (size_t)r * wrow, K);
-        for (int i = 0; i < 9; i++) {
-            random_floats(act, K, i & 1 ? 1.0f : 0.05f);
-            dt->from_float(act, x + (size_t)i * xrow, K);
-        }
-        for (int i = 0; i < 9; i++)
-            for (int r = 0; r < 9; r++) t->vec_dot(K, &want[i * 9 + r], w + (size_t)r * wrow, x + (size_t)i * xrow);
-        int bad = 0;
-        for (int nr = 1; nr <= 9; nr++)
-            for (int nt = 1; nt <= 9; nt++) {
-                gemm(K, w, wrow, nr, x, xrow, nt, y, 9);
-                for (int i = 0; i < nt; i++)
-                    for (int r = 0; r < nr; r++) bad += fbits(y[i * 9 + r]) != fbits(want[i * 9 + r]);
-            }
-        CHECK(bad == 0, "%s tiled gemm vs vec_dot: %d elements differ in their bits", t->name, bad);
-        ll_gemm_qo_fn goff = ll_type_gemm_offset(type);
-        if (goff) { /* the unsigned-offset tiles (VNNI builds) */
-            uint8_t *xo = malloc((size_t)(K / 32) * LL_Q8_0_OFF_SIZE * 9);
-            ll_q8_0_offset_rows(K, x, xrow, 9, xo);
-            int bado = 0;
-            for (int nr = 1; nr <= 9; nr++)
-                for (int nt = 1; nt <= 9; nt++) {
-                    goff(K, w, wrow, nr, x, xrow, xo, nt, y, 9);
-                    for (int i = 0; i < nt; i++)
-                        for (int r = 0; r < nr; r++) bado += fbits(y[i * 9 + r]) != fbits(want[i * 9 + r]);
-                }
-            CHECK(bado == 0, "%s offset gemm vs vec_dot: %d elements differ in their bits", t->name, bado);
-            free(xo);
-        }
-        free(w);
-        free(x);
-        free(act);
-    }
-}
-
 /* ll_lane_gemm over weights repacked by ll_lane_pack (AVX-512 VNNI builds: q4_0, q4_1, q5_0, q8_0, q6_K): every (row,
  * token) bit for bit what vec_dot gives for the pair, for 1..19 tokens (every remainder of the 8-token tiles),
  * both 16-row groups and each alone, unaligned row strides; rows outside the groups asked for stay untouched. */
@@ -537,8 +491,10 @@ static void test_gemm_lane(void) {
         const int64_t NR = 2 * LL_LANE_ROWS, NT = 19, K = ll_type_get(type)->blck == 32 ? 160 : 512;
         const size_t psz = ll_lane_pack_size(type, NR, K);
         if (!psz) continue;
-        CHECK(ll_lane_pack_size(type, NR + 1, K) == 0 && ll_lane_pack_size(type, NR, K + 16) == 0,
-              "%s: shapes the lane kernels cannot take must be refused", ll_type_name(type));
+        CHECK(ll_lane_pack_size(type, NR + 5, K) == psz && ll_lane_pack_size(type, LL_LANE_ROWS - 1, K) == 0 &&
+                  ll_lane_pack_size(type, NR, K + 16) == 0,
+              "%s: rows after the last whole group are left out, shapes the lane kernels cannot take refused",
+              ll_type_name(type));
         const ll_type_traits *t = ll_type_get(type), *dt = ll_type_get(t->vec_dot_type);
         const size_t wrow = ll_row_size(type, K) + 3, xrow = ll_row_size(t->vec_dot_type, K) + 5;
         uint8_t *w = malloc(wrow * NR), *x = malloc(xrow * NT), *pk = malloc(psz);
@@ -570,6 +526,43 @@ static void test_gemm_lane(void) {
         CHECK(bad == 0, "%s lane gemm vs vec_dot: %d elements differ in their bits", t->name, bad);
         CHECK(touched == 0, "%s lane gemm wrote %d elements outside its rows and tokens", t->name, touched);
         free(w), free(x), free(pk), free(act), free(y), free(want), free(aux);
+    }
+}
+
+/* ll_matmul in --llamacpp mode over a matrix whose rows end in a partial group (37 = 2 x 16 + 5): the groups go
+ * through the lane kernels, the last 5 rows through vec_dot, and every (row, token) is bit for bit vec_dot on the
+ * activations quantized as the matmul does, for 1, 2 and 3 threads and 1..9 tokens. */
+static void test_matmul_lane_tail(void) {
+    for (size_t q = 0; q < N_QUANTS; q++) {
+        uint32_t type = k_quants[q].type;
+        const ll_type_traits *t = ll_type_get(type), *dt = ll_type_get(t->vec_dot_type);
+        const int64_t NR = 37, NT = 9, K = t->blck == 32 ? 96 : 256;
+        if (!ll_lane_pack_size(type, NR, K)) continue;
+        const size_t wrow = ll_row_size(type, K), xrow = ll_row_size(t->vec_dot_type, K);
+        uint8_t *w = malloc(wrow * NR), *xq = malloc(xrow * NT);
+        void *pk = malloc(ll_lane_pack_size(type, NR, K));
+        float *x = malloc(sizeof(float) * (size_t)(K * NT)), *y = malloc(sizeof(float) * NR * NT),
+              *want = malloc(sizeof(float) * NR * NT);
+        for (int r = 0; r < NR; r++) random_weights(&k_quants[q], w + (size_t)r * wrow, K);
+        random_floats(x, K * NT, 1.0f);
+        ll_lane_pack(type, w, wrow, NR, K, pk);
+        for (int i = 0; i < NT; i++) dt->from_float(x + i * K, xq + (size_t)i * xrow, K);
+        for (int i = 0; i < NT; i++)
+            for (int r = 0; r < NR; r++) t->vec_dot(K, &want[i * NR + r], w + (size_t)r * wrow, xq + (size_t)i * xrow);
+        ll_mat W = {type, w, K, NR, wrow, pk};
+        int bad = 0;
+        for (int nth = 1; nth <= 3; nth++) {
+            ll_pool *pool = ll_pool_new(nth);
+            ll_workspace ws = {0};
+            for (int nt = 1; nt <= NT; nt++) {
+                if (ll_matmul(pool, &ws, &W, x, nt, y, 0)) { bad++; continue; }
+                for (int k = 0; k < nt * NR; k++) bad += fbits(y[k]) != fbits(want[k]);
+            }
+            ll_workspace_free(&ws);
+            ll_pool_free(pool);
+        }
+        CHECK(bad == 0, "%s matmul over lane groups and vec_dot rows: %d elements differ in their bits", t->name, bad);
+        free(w), free(xq), free(pk), free(x), free(y), free(want);
     }
 }
 
@@ -728,8 +721,8 @@ int main(void) {
     test_to_float();
     test_from_float();
     test_vec_dot();
-    test_gemm_q();
     test_gemm_lane();
+    test_matmul_lane_tail();
     test_gemm_deq();
     test_gemm_f32();
     test_attention_rows();

@@ -615,32 +615,18 @@ static const ll_type_traits g_ref[LL_TYPE_COUNT] = {
     SIZE_ONLY_ROWS,
 };
 
-#if defined(LL_LANE) /* these builds' q4_0 / q4_1 / q5_0 / q8_0 products sum as the lane kernels do */
-#define X86_DOT_Q4_0 ll_x86_lane_vec_dot_q4_0
-#define X86_DOT_Q4_1 ll_x86_lane_vec_dot_q4_1
-#define X86_DOT_Q5_0 ll_x86_lane_vec_dot_q5_0
-#define X86_DOT_Q8_0 ll_x86_lane_vec_dot_q8_0
-#define X86_DOT_Q6_K ll_x86_lane_vec_dot_q6_K
-#else
-#define X86_DOT_Q4_0 ll_x86_vec_dot_q4_0
-#define X86_DOT_Q4_1 ll_x86_vec_dot_q4_1
-#define X86_DOT_Q5_0 ll_x86_vec_dot_q5_0
-#define X86_DOT_Q8_0 ll_x86_vec_dot_q8_0
-#define X86_DOT_Q6_K ll_x86_vec_dot_q6_K
-#endif
-
 #if defined(LL_HAVE_X86)
 static const ll_type_traits g_fast[LL_TYPE_COUNT] = {
     CROW(LL_TYPE_F32, "f32", 1, 4, deq_f32, quant_f32, LL_TYPE_F32, ll_x86_vec_dot_f32),
     CROW(LL_TYPE_F16, "f16", 1, 2, ll_x86_to_float_f16, ll_x86_from_float_f16, LL_TYPE_F16, ll_x86_vec_dot_f16),
     /* bf16 -> f32 is a shift the compiler vectorizes as well as intrinsics would */
     CROW(LL_TYPE_BF16, "bf16", 1, 2, deq_bf16, ll_x86_from_float_bf16, LL_TYPE_BF16, ll_x86_vec_dot_bf16),
-    CROW(LL_TYPE_Q4_0, "q4_0", 32, LL_Q4_0_SIZE, ll_x86_to_float_q4_0, NULL, LL_TYPE_Q8_0, X86_DOT_Q4_0),
-    CROW(LL_TYPE_Q4_1, "q4_1", 32, LL_Q4_1_SIZE, ll_x86_to_float_q4_1, NULL, LL_TYPE_Q8_1, X86_DOT_Q4_1),
-    CROW(LL_TYPE_Q5_0, "q5_0", 32, LL_Q5_0_SIZE, ll_x86_to_float_q5_0, NULL, LL_TYPE_Q8_0, X86_DOT_Q5_0),
+    CROW(LL_TYPE_Q4_0, "q4_0", 32, LL_Q4_0_SIZE, ll_x86_to_float_q4_0, NULL, LL_TYPE_Q8_0, ll_x86_lane_vec_dot_q4_0),
+    CROW(LL_TYPE_Q4_1, "q4_1", 32, LL_Q4_1_SIZE, ll_x86_to_float_q4_1, NULL, LL_TYPE_Q8_1, ll_x86_lane_vec_dot_q4_1),
+    CROW(LL_TYPE_Q5_0, "q5_0", 32, LL_Q5_0_SIZE, ll_x86_to_float_q5_0, NULL, LL_TYPE_Q8_0, ll_x86_lane_vec_dot_q5_0),
     CROW(LL_TYPE_Q5_1, "q5_1", 32, LL_Q5_1_SIZE, ll_x86_to_float_q5_1, NULL, LL_TYPE_Q8_1, ll_x86_vec_dot_q5_1),
     CROW(LL_TYPE_Q8_0, "q8_0", 32, LL_Q8_0_SIZE, ll_x86_to_float_q8_0, ll_x86_from_float_q8_0, LL_TYPE_Q8_0,
-         X86_DOT_Q8_0),
+         ll_x86_lane_vec_dot_q8_0),
     CROW(LL_TYPE_Q8_1, "q8_1", 32, LL_Q8_1_SIZE, deq_q8_1, ll_x86_from_float_q8_1, LL_TYPE_Q8_1, NULL),
     CROW(LL_TYPE_Q2_K, "q2_K", LL_QK_K, LL_Q2_K_SIZE, deq_q2_K, NULL, LL_TYPE_Q8_K, ll_x86_vec_dot_q2_K),
     CROW(LL_TYPE_Q3_K, "q3_K", LL_QK_K, LL_Q3_K_SIZE, deq_q3_K, NULL, LL_TYPE_Q8_K, ll_x86_vec_dot_q3_K),
@@ -648,7 +634,7 @@ static const ll_type_traits g_fast[LL_TYPE_COUNT] = {
          ll_x86_vec_dot_q4_K),
     CROW(LL_TYPE_Q5_K, "q5_K", LL_QK_K, LL_Q5_K_SIZE, ll_x86_to_float_q5_K, NULL, LL_TYPE_Q8_K,
          ll_x86_vec_dot_q5_K),
-    CROW(LL_TYPE_Q6_K, "q6_K", LL_QK_K, LL_Q6_K_SIZE, ll_x86_to_float_q6_K, NULL, LL_TYPE_Q8_K, X86_DOT_Q6_K),
+    CROW(LL_TYPE_Q6_K, "q6_K", LL_QK_K, LL_Q6_K_SIZE, ll_x86_to_float_q6_K, NULL, LL_TYPE_Q8_K, ll_x86_lane_vec_dot_q6_K),
     CROW(LL_TYPE_Q8_K, "q8_K", LL_QK_K, LL_Q8_K_SIZE, deq_q8_K, ll_x86_from_float_q8_K, LL_TYPE_Q8_K, NULL),
     SIZE_ONLY_ROWS,
 };
@@ -719,39 +705,6 @@ void ll_lane_gemm(uint32_t type, int64_t K, const void *pack, int64_t g0, int64_
     ll_x86_lane_gemm(type, K, pack, g0, g1, x, xrow, aux, nt, y, ldy);
 #else
     (void)type, (void)K, (void)pack, (void)g0, (void)g1, (void)x, (void)xrow, (void)aux, (void)nt, (void)y, (void)ldy;
-#endif
-}
-
-ll_gemm_q_fn ll_type_gemm(uint32_t type) {
-#if defined(LL_LANE)
-    /* the four types' products are the lane kernels' (ll_lane_gemm); their old tiles sum differently */
-    if (type == LL_TYPE_Q4_1 || type == LL_TYPE_Q8_0 || type == LL_TYPE_Q4_0 || type == LL_TYPE_Q5_0) return NULL;
-#endif
-#if defined(LL_HAVE_X86)
-    if (type == LL_TYPE_Q4_1) return ll_x86_gemm_q4_1;
-    if (type == LL_TYPE_Q8_0) return ll_x86_gemm_q8_0;
-    if (type == LL_TYPE_Q4_0) return ll_x86_gemm_q4_0;
-    if (type == LL_TYPE_Q5_0) return ll_x86_gemm_q5_0;
-#endif
-    (void)type;
-    return NULL;
-}
-
-ll_gemm_qo_fn ll_type_gemm_offset(uint32_t type) {
-#if defined(LL_HAVE_VNNI) && !defined(LL_LANE)
-    if (type == LL_TYPE_Q8_0) return ll_x86_gemm_off_q8_0;
-    if (type == LL_TYPE_Q4_0) return ll_x86_gemm_off_q4_0;
-    if (type == LL_TYPE_Q5_0) return ll_x86_gemm_off_q5_0;
-#endif
-    (void)type;
-    return NULL;
-}
-
-void ll_q8_0_offset_rows(int64_t K, const void *x, size_t xrow, int64_t nt, void *xo) {
-#if defined(LL_HAVE_VNNI)
-    ll_x86_q8_0_offset_rows(K, x, xrow, nt, xo);
-#else
-    (void)K, (void)x, (void)xrow, (void)nt, (void)xo;
 #endif
 }
 

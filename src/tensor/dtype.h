@@ -91,29 +91,14 @@ void ll_gemm_f32_packed(int64_t K, const float *w, int64_t nr, const float *xp, 
 void ll_gemm_deq(uint32_t type, int64_t K, const void *w, size_t wrow, int64_t nr, const float *x, int64_t nt,
                  float *y, int64_t ldy, float *scratch);
 
-/* The quantized GEMM of a weight type where a register-tiled kernel exists (x86: q4_0, q4_1, q5_0, q8_0), else NULL:
- * y[t*ldy + r] = vec_dot(W row r, activation row t) for r < nr, t < nt, with rows of K elements at wrow /
- * xrow bytes (activations in the type's vec_dot_type). Bit for bit what vec_dot gives for each pair, so a
- * token's result does not depend on its batch. */
-typedef void (*ll_gemm_q_fn)(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow, int64_t nt,
-                             float *y, int64_t ldy);
-ll_gemm_q_fn ll_type_gemm(uint32_t type);
-/* The same products for 4 or more tokens with the q8_0 activations also given offset to unsigned bytes
- * (ll_q8_0_offset_rows: LL_Q8_0_OFF_SIZE bytes per block, fp32 scale then quants + 128), where the build has a
- * kernel for it (x86 with VNNI: q8_0, q4_0, q5_0), else NULL. Bit for bit ll_type_gemm's results. */
-#define LL_Q8_0_OFF_SIZE 36
-typedef void (*ll_gemm_qo_fn)(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow,
-                              const void *xo, int64_t nt, float *y, int64_t ldy);
-ll_gemm_qo_fn ll_type_gemm_offset(uint32_t type);
-void ll_q8_0_offset_rows(int64_t K, const void *x, size_t xrow, int64_t nt, void *xo);
-
-/* Weights repacked at load for the --llamacpp mode (x86 with AVX-512 VNNI: q4_0, q4_1, q5_0, q8_0, q6_K): groups
- * of LL_LANE_ROWS rows whose quants are interleaved so that each vector lane computes one row's product
+/* Weights repacked at load for the --llamacpp mode (x86 builds: q4_0, q4_1, q5_0, q8_0, q6_K): groups of
+ * LL_LANE_ROWS rows whose quants are interleaved so that each vector lane computes one row's product
  * (src/tensor/lane_x86.c has the layout and the arithmetic). In such builds these types' vec_dot computes per
  * block the exact integer dot product and acc = fma(dw·dy, Σ, acc) (q4_1: then acc = fma(m, s, acc)), and
  * ll_lane_gemm gives bit for bit vec_dot for every (row, token).
- * ll_lane_pack_size: the packed bytes, 0 where this build has no packed kernel for the type or the shape
- * (nrows a multiple of LL_LANE_ROWS, K of the block size). ll_lane_pack fills them from rows wrow bytes apart.
+ * ll_lane_pack_size: the packed bytes of the first nrows / LL_LANE_ROWS groups (the rows after them stay with
+ * vec_dot), 0 where this build has no packed kernel for the type or the shape (fewer than LL_LANE_ROWS rows, K
+ * not a multiple of the block size). ll_lane_pack fills them from rows wrow bytes apart.
  * ll_lane_prep: per activation block (rows in the type's vec_dot_type) the values the kernel needs,
  * ll_lane_aux_bytes(type, K) per token. ll_lane_gemm: y[t*ldy + r] for the rows of groups g0..g1-1 and nt
  * tokens. */

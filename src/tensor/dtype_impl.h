@@ -82,30 +82,13 @@ void ll_x86_gemm_deq(uint32_t type, ll_to_float_fn tf, int64_t blck, size_t bsz,
                      int64_t nr, const float *x, int64_t nt, float *y, int64_t ldy, float *buf);
 void ll_x86_vec_dot_f16(int64_t n, float *s, const void *x, const void *y);
 void ll_x86_vec_dot_bf16(int64_t n, float *s, const void *x, const void *y);
-void ll_x86_vec_dot_q4_0(int64_t n, float *s, const void *x, const void *y);
-void ll_x86_vec_dot_q4_1(int64_t n, float *s, const void *x, const void *y);
-void ll_x86_gemm_q8_0(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow, int64_t nt,
-                      float *y, int64_t ldy);
-void ll_x86_gemm_q4_0(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow, int64_t nt,
-                      float *y, int64_t ldy);
-void ll_x86_gemm_q5_0(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow, int64_t nt,
-                      float *y, int64_t ldy);
-void ll_x86_gemm_q4_1(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow, int64_t nt,
-                      float *y, int64_t ldy);
-#if (defined(__AVX512VNNI__) && defined(__AVX512VL__)) || defined(__AVXVNNI__)
-#define LL_HAVE_VNNI 1
-void ll_x86_q8_0_offset_rows(int64_t K, const void *x, size_t xrow, int64_t nt, void *xo);
-void ll_x86_gemm_off_q8_0(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow, const void *xo,
-                          int64_t nt, float *y, int64_t ldy);
-void ll_x86_gemm_off_q4_0(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow, const void *xo,
-                          int64_t nt, float *y, int64_t ldy);
-void ll_x86_gemm_off_q5_0(int64_t K, const void *w, size_t wrow, int64_t nr, const void *x, size_t xrow, const void *xo,
-                          int64_t nt, float *y, int64_t ldy);
-#endif
-#if defined(LL_AVX512) && defined(__AVX512VNNI__)
-/* lane_x86.c: --llamacpp mode's q4_0 / q4_1 / q5_0 / q8_0 / q6_K products with one output per vector lane (weights
- * repacked in groups of LL_LANE_ROWS rows); these builds use its vec_dot for those types. */
+/* lane_x86.c: --llamacpp mode's q4_0 / q4_1 / q5_0 / q8_0 / q6_K products with one output row per vector lane
+ * (weights repacked in groups of LL_LANE_ROWS rows; zmm and vpdpbusd with AVX-512 VNNI, else two ymm halves and
+ * vpmaddubsw); x86 builds use its vec_dot for those types. */
 #define LL_LANE 1
+#if defined(LL_AVX512) && defined(__AVX512VNNI__)
+#define LL_LANE512 1
+#endif
 size_t ll_x86_lane_pack_size(uint32_t type, int64_t nrows, int64_t K);
 void ll_x86_lane_pack(uint32_t type, const void *w, size_t wrow, int64_t nrows, int64_t K, void *out);
 size_t ll_x86_lane_aux_bytes(uint32_t type, int64_t K);
@@ -117,15 +100,11 @@ void ll_x86_lane_vec_dot_q8_0(int64_t n, float *s, const void *x, const void *y)
 void ll_x86_lane_vec_dot_q4_0(int64_t n, float *s, const void *x, const void *y);
 void ll_x86_lane_vec_dot_q5_0(int64_t n, float *s, const void *x, const void *y);
 void ll_x86_lane_vec_dot_q4_1(int64_t n, float *s, const void *x, const void *y);
-#endif
-void ll_x86_vec_dot_q5_0(int64_t n, float *s, const void *x, const void *y);
 void ll_x86_vec_dot_q5_1(int64_t n, float *s, const void *x, const void *y);
-void ll_x86_vec_dot_q8_0(int64_t n, float *s, const void *x, const void *y);
 void ll_x86_vec_dot_q2_K(int64_t n, float *s, const void *x, const void *y);
 void ll_x86_vec_dot_q3_K(int64_t n, float *s, const void *x, const void *y);
 void ll_x86_vec_dot_q4_K(int64_t n, float *s, const void *x, const void *y);
 void ll_x86_vec_dot_q5_K(int64_t n, float *s, const void *x, const void *y);
-void ll_x86_vec_dot_q6_K(int64_t n, float *s, const void *x, const void *y);
 
 void ll_x86_to_float_f16(const void *x, float *y, int64_t n);
 void ll_x86_to_float_q4_0(const void *x, float *y, int64_t n);

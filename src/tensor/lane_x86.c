@@ -51,7 +51,7 @@ static size_t rec_bytes(uint32_t type) {
 static int64_t blck(uint32_t type) { return type == LL_TYPE_Q6_K ? LL_QK_K : LL_QK; }
 
 size_t ll_x86_lane_pack_size(uint32_t type, int64_t nrows, int64_t K) {
-    if (!rec_bytes(type) || nrows <= 0 || nrows % G || K <= 0 || K % blck(type)) return 0;
+    if (!rec_bytes(type) || nrows < G || K <= 0 || K % blck(type)) return 0;
     return (size_t)(nrows / G) * (size_t)(K / blck(type)) * rec_bytes(type);
 }
 
@@ -171,17 +171,11 @@ void ll_x86_lane_pack(uint32_t type, const void *vw, size_t wrow, int64_t nrows,
         }
 }
 
-static int hsum_i32(__m256i v) {
-    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
-    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
-    return _mm_cvtsi128_si32(h);
-}
-
 /* Σ of 32 signed bytes */
 static inline int sum_i8x32(const uint8_t *p) {
-    const __m256i qy = _mm256_loadu_si256((const __m256i *)(const void *)p);
-    return hsum_i32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), qy));
+    int s = 0;
+    for (int i = 0; i < 32; i++) s += (int8_t)p[i];
+    return s;
 }
 
 /* Per activation block: its scale, q8_1's s, and where the integer sums start (−C · Σ y). */
@@ -220,6 +214,7 @@ void ll_x86_lane_prep(uint32_t type, int64_t K, const void *vx, size_t xrow, int
     }
 }
 
+#if defined(LL_LANE512)
 static inline __m512i bcast4(const uint8_t *p) { return _mm512_set1_epi32((int)ll_ld_u32(p)); }
 
 /* NT tokens against one group of 16 rows, every block: y[t*ldy + r] for r < 16. */
@@ -268,27 +263,6 @@ static inline __attribute__((always_inline)) void lane_tile(uint32_t type, int64
     for (int t = 0; t < NT; t++) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
-#define LANE_TYPE(TY, TYPE)                                                                                   \
-    static void lane_##TY(int64_t nb, const uint8_t *rec, const uint8_t *x, size_t xrow, const aux32 *aux, \
-                          int64_t nt, float *y, int64_t ldy) {                                                \
-        int64_t t = 0;                                                                                        \
-        for (; t + 8 <= nt; t += 8)                                                                           \
-            lane_tile(TYPE, nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 8, y + t * ldy, ldy);          \
-        if (t + 4 <= nt) {                                                                                    \
-            lane_tile(TYPE, nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 4, y + t * ldy, ldy);          \
-            t += 4;                                                                                           \
-        }                                                                                                     \
-        if (t + 2 <= nt) {                                                                                    \
-            lane_tile(TYPE, nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 2, y + t * ldy, ldy);          \
-            t += 2;                                                                                           \
-        }                                                                                                     \
-        if (t < nt) lane_tile(TYPE, nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 1, y + t * ldy, ldy);  \
-    }
-LANE_TYPE(q8_0, LL_TYPE_Q8_0)
-LANE_TYPE(q4_0, LL_TYPE_Q4_0)
-LANE_TYPE(q5_0, LL_TYPE_Q5_0)
-LANE_TYPE(q4_1, LL_TYPE_Q4_1)
-
 /* q6_K: NT tokens against one group of 16 rows, every 256-element block */
 static inline __attribute__((always_inline)) void lane_tile_q6_K(int64_t nb, const uint8_t *rec, const uint8_t *x,
                                                                  size_t xrow, const aux6k *aux, int NT, float *y,
@@ -332,19 +306,161 @@ static inline __attribute__((always_inline)) void lane_tile_q6_K(int64_t nb, con
     for (int t = 0; t < NT; t++) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
+#else
+/* AVX2 (and AVX-512 without VNNI): each group as two halves of 8 rows, one ymm lane per row; 4 products per lane
+ * by vpmaddubsw (u8 × s8 pairs to int16) and vpmaddwd against ones, several chunks' int16 pairs added first
+ * where they cannot overflow (|u·y + u·y| ≤ 2 · 15 · 128 for 4-bit quants: 8 chunks; 5-bit 4; 6-bit 2). q8_0
+ * takes the sign trick (|w| · sign(y, w): w itself is the stored byte ^ 0x80), one chunk per vpmaddwd. */
+static inline __m256i bc4(const uint8_t *p) { return _mm256_set1_epi32((int)ll_ld_u32(p)); }
+
+/* bits 32h..32h+31 of a q5_0 mask (bit 4r + i: quant i of lane r) as 0x10 in the bytes whose bit is set */
+static inline __m256i q5_bits(const uint8_t *mk, int h) {
+    const __m256i shuf = _mm256_setr_epi64x(0, 0x0101010101010101LL, 0x0202020202020202LL, 0x0303030303030303LL);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)ll_ld_u32(mk + 4 * h)), shuf);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit), _mm256_set1_epi8(16));
+}
+
+static inline __attribute__((always_inline)) void lane_tile(uint32_t type, int64_t nb, const uint8_t *rec,
+                                                            const uint8_t *x, size_t xrow, const aux32 *aux,
+                                                            int NT, float *y, int64_t ldy) {
+    const size_t rb = rec_bytes(type), ybsz = type == LL_TYPE_Q4_1 ? LL_Q8_1_SIZE : LL_Q8_0_SIZE;
+    const size_t qo = type == LL_TYPE_Q4_1 ? 4 : 2;
+    const int cpm = type == LL_TYPE_Q8_0 ? 1 : type == LL_TYPE_Q5_0 ? 4 : 8;   /* chunks per vpmaddwd */
+    const __m256i lo4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+    for (int h = 0; h < 2; h++) {
+        __m256 acc[4];
+        for (int t = 0; t < NT; t++) acc[t] = _mm256_setzero_ps();
+        const uint8_t *rc = rec;
+        for (int64_t b = 0; b < nb; b++, rc += rb) {
+            if (NT <= 2 && h == 0)
+                for (size_t o = 0; o < rb; o += 64) _mm_prefetch((const char *)rc + LL_PREFETCH_AHEAD + o, _MM_HINT_T0);
+            const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(rc + 16 * h)));
+            __m256 mw = _mm256_setzero_ps();
+            __m256i q[8], aw[8];
+            if (type == LL_TYPE_Q8_0) {
+                for (int j = 0; j < 8; j++) {
+                    const __m256i u = _mm256_loadu_si256((const __m256i *)(const void *)(rc + 2 * G + 64 * j + 32 * h));
+                    q[j] = _mm256_xor_si256(u, _mm256_set1_epi8((char)0x80));
+                    aw[j] = _mm256_sign_epi8(q[j], q[j]);
+                }
+            } else {
+                const uint8_t *p = rc + (type == LL_TYPE_Q4_1 ? 4 * G : type == LL_TYPE_Q5_0 ? 2 * G + 64 : 2 * G);
+                for (int c = 0; c < 4; c++) {
+                    const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + 64 * c + 32 * h));
+                    q[c] = _mm256_and_si256(v, lo4);
+                    q[c + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), lo4);
+                }
+                if (type == LL_TYPE_Q5_0)
+                    for (int j = 0; j < 8; j++) q[j] = _mm256_or_si256(q[j], q5_bits(rc + 2 * G + 8 * j, h));
+                if (type == LL_TYPE_Q4_1)
+                    mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(rc + 2 * G + 16 * h)));
+            }
+            for (int t = 0; t < NT; t++) {
+                const uint8_t *yq = x + (size_t)t * xrow + (size_t)b * ybsz + qo;
+                const aux32 *a = &aux[t * nb + b];
+                /* q8_0: the sign trick sums w·y itself (the bias is for the offset quants of the VNNI kernel) */
+                __m256i s = _mm256_set1_epi32(type == LL_TYPE_Q8_0 ? 0 : a->bias), pr = _mm256_setzero_si256();
+                for (int j = 0; j < 8; j++) {
+                    const __m256i pj = type == LL_TYPE_Q8_0
+                                           ? _mm256_maddubs_epi16(aw[j], _mm256_sign_epi8(bc4(yq + 4 * j), q[j]))
+                                           : _mm256_maddubs_epi16(q[j], bc4(yq + 4 * j));
+                    pr = j % cpm == 0 ? pj : _mm256_add_epi16(pr, pj);
+                    if (j % cpm == cpm - 1) s = _mm256_add_epi32(s, _mm256_madd_epi16(pr, ones));
+                }
+                acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(a->d)), _mm256_cvtepi32_ps(s), acc[t]);
+                if (type == LL_TYPE_Q4_1) acc[t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(a->s), acc[t]);
+            }
+        }
+        for (int t = 0; t < NT; t++) _mm256_storeu_ps(y + t * ldy + 8 * h, acc[t]);
+    }
+}
+
+static inline __attribute__((always_inline)) void lane_tile_q6_K(int64_t nb, const uint8_t *rec, const uint8_t *x,
+                                                                 size_t xrow, const aux6k *aux, int NT, float *y,
+                                                                 int64_t ldy) {
+    const __m256i lo4 = _mm256_set1_epi8(15), hb2 = _mm256_set1_epi8(0x30), ones = _mm256_set1_epi16(1);
+    for (int h = 0; h < 2; h++) {
+        __m256 acc[4];
+        for (int t = 0; t < NT; t++) acc[t] = _mm256_setzero_ps();
+        const uint8_t *rc = rec;
+        for (int64_t b = 0; b < nb; b++, rc += G * LL_Q6_K_SIZE) {
+            if (NT <= 2 && h == 0)
+                for (size_t o = 0; o < G * LL_Q6_K_SIZE; o += 64)
+                    _mm_prefetch((const char *)rc + LL_PREFETCH_AHEAD + o, _MM_HINT_T0);
+            const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(rc + 16 * h)));
+            const uint8_t *sc = rc + 2 * G, *nib = sc + 16 * G, *hb = nib + 32 * 64;
+            __m256i isum[4];
+            for (int t = 0; t < NT; t++) isum[t] = _mm256_setzero_si256();
+            for (int j = 0; j < 16; j++) {
+                __m256i q[4];
+                for (int k = 0; k < 4; k++) {
+                    const int c = 4 * j + k, n = c & 31, m = c & 15, sh = c >> 4;
+                    const __m256i N = _mm256_loadu_si256((const __m256i *)(const void *)(nib + 64 * n + 32 * h));
+                    const __m256i H = _mm256_loadu_si256((const __m256i *)(const void *)(hb + 64 * m + 32 * h));
+                    const __m256i lo = c < 32 ? _mm256_and_si256(N, lo4) : _mm256_and_si256(_mm256_srli_epi16(N, 4), lo4);
+                    const __m256i hi = sh == 0   ? _mm256_slli_epi16(H, 4)
+                                       : sh == 1 ? _mm256_slli_epi16(H, 2)
+                                       : sh == 2 ? H
+                                                 : _mm256_srli_epi16(H, 2);
+                    q[k] = _mm256_or_si256(lo, _mm256_and_si256(hi, hb2));
+                }
+                const __m256i scj = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(sc + 16 * j + 8 * h)));
+                for (int t = 0; t < NT; t++) {
+                    const uint8_t *yq = x + (size_t)t * xrow + (size_t)b * LL_Q8_K_SIZE + LL_Q8_K_QS + 16 * j;
+                    const __m256i p01 = _mm256_add_epi16(_mm256_maddubs_epi16(q[0], bc4(yq)), _mm256_maddubs_epi16(q[1], bc4(yq + 4)));
+                    const __m256i p23 = _mm256_add_epi16(_mm256_maddubs_epi16(q[2], bc4(yq + 8)), _mm256_maddubs_epi16(q[3], bc4(yq + 12)));
+                    __m256i sj = _mm256_add_epi32(_mm256_set1_epi32(aux[t * nb + b].bias[j]), _mm256_madd_epi16(p01, ones));
+                    sj = _mm256_add_epi32(sj, _mm256_madd_epi16(p23, ones));
+                    isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(sj, scj));
+                }
+            }
+            for (int t = 0; t < NT; t++)
+                acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(aux[t * nb + b].d)), _mm256_cvtepi32_ps(isum[t]),
+                                         acc[t]);
+        }
+        for (int t = 0; t < NT; t++) _mm256_storeu_ps(y + t * ldy + 8 * h, acc[t]);
+    }
+}
+#endif
+
+#if defined(LL_LANE512)
+#define LANE_NT 8
+#else
+#define LANE_NT 4
+#endif
+
+/* every token of one group: tiles of LANE_NT tokens, then 4, 2, 1 */
+#define LANE_TOKENS(TILE, ...)                                                                                \
+    do {                                                                                                      \
+        int64_t t = 0;                                                                                        \
+        for (; t + LANE_NT <= nt; t += LANE_NT)                                                               \
+            TILE(__VA_ARGS__, nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, LANE_NT, y + t * ldy, ldy);  \
+        if (LANE_NT > 4 && t + 4 <= nt) {                                                                     \
+            TILE(__VA_ARGS__, nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 4, y + t * ldy, ldy);        \
+            t += 4;                                                                                           \
+        }                                                                                                     \
+        if (t + 2 <= nt) {                                                                                    \
+            TILE(__VA_ARGS__, nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 2, y + t * ldy, ldy);        \
+            t += 2;                                                                                           \
+        }                                                                                                     \
+        if (t < nt) TILE(__VA_ARGS__, nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 1, y + t * ldy, ldy); \
+    } while (0)
+
+#define LANE_TYPE(TY, TYPE)                                                                                   \
+    static void lane_##TY(int64_t nb, const uint8_t *rec, const uint8_t *x, size_t xrow, const aux32 *aux,     \
+                          int64_t nt, float *y, int64_t ldy) {                                                \
+        LANE_TOKENS(lane_tile, TYPE);                                                                         \
+    }
+LANE_TYPE(q8_0, LL_TYPE_Q8_0)
+LANE_TYPE(q4_0, LL_TYPE_Q4_0)
+LANE_TYPE(q5_0, LL_TYPE_Q5_0)
+LANE_TYPE(q4_1, LL_TYPE_Q4_1)
+
+#define lane_tile_q6_K_(unused, ...) lane_tile_q6_K(__VA_ARGS__)
 static void lane_q6_K(int64_t nb, const uint8_t *rec, const uint8_t *x, size_t xrow, const aux6k *aux, int64_t nt,
                       float *y, int64_t ldy) {
-    int64_t t = 0;
-    for (; t + 8 <= nt; t += 8) lane_tile_q6_K(nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 8, y + t * ldy, ldy);
-    if (t + 4 <= nt) {
-        lane_tile_q6_K(nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 4, y + t * ldy, ldy);
-        t += 4;
-    }
-    if (t + 2 <= nt) {
-        lane_tile_q6_K(nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 2, y + t * ldy, ldy);
-        t += 2;
-    }
-    if (t < nt) lane_tile_q6_K(nb, rec, x + (size_t)t * xrow, xrow, aux + t * nb, 1, y + t * ldy, ldy);
+    LANE_TOKENS(lane_tile_q6_K_, 0);
 }
 
 void ll_x86_lane_gemm(uint32_t type, int64_t K, const void *pack, int64_t g0, int64_t g1, const void *x, size_t xrow,
@@ -370,12 +486,10 @@ void ll_x86_lane_gemm(uint32_t type, int64_t K, const void *pack, int64_t g0, in
 static inline int block_isum(uint32_t type, const uint8_t *wb, const uint8_t *yq) {
     uint8_t q[32];
     block_quants(type, wb, q);
-    const __m256i u = _mm256_loadu_si256((const __m256i *)(const void *)q);
-    const __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)yq);
     const int C = type == LL_TYPE_Q8_0 ? 128 : type == LL_TYPE_Q4_0 ? 8 : type == LL_TYPE_Q5_0 ? 16 : 0;
-    const int dot = hsum_i32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), u, y));
-    const int sy = C ? hsum_i32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), y)) : 0;
-    return dot - C * sy;
+    int dot = 0;
+    for (int i = 0; i < 32; i++) dot += ((int)q[i] - C) * (int8_t)yq[i];
+    return dot;
 }
 
 static inline float lane_dot(uint32_t type, int64_t n, const uint8_t *w, const uint8_t *x) {

@@ -63,23 +63,19 @@ typedef struct {
     const float *xp;       /* the packed activations, or NULL: ll_gemm_f32 on x */
     void *xq_out;
     const ll_type_traits *dt;
-    ll_gemm_q_fn gemm;     /* the type's tiled kernel, or NULL: one vec_dot per (row, token) */
-    ll_gemm_qo_fn gemm_off; /* or its kernel over the activations offset to unsigned bytes (xo), 4+ tokens */
-    void *xo;              /* the activations offset to unsigned bytes for gemm_off, or NULL */
+    int64_t row0;          /* quantized mode: rows before it run through the lane kernels, the rest by vec_dot */
     char *aux;             /* W->pack: the lane kernels' per-block activation values, or NULL */
     size_t aux_row;        /* their bytes per token */
 } mm_job;
 
-/* Each token's activations in vec_dot_type, and where the offset kernel runs (xo set) also offset to unsigned
- * bytes, in the same pass. */
+/* Each token's activations in vec_dot_type, and where the lane kernels run (aux set) the values they take per
+ * block, in the same pass. */
 static void quantize_rows(void *a, int ith, int nth) {
     mm_job *j = a;
     const int64_t K = j->W->ncols;
-    const size_t orow = (size_t)(K / 32) * LL_Q8_0_OFF_SIZE;
     for (int64_t t = ith; t < j->T; t += nth) {
         char *xq = (char *)j->xq_out + (size_t)t * j->xq_row;
         j->dt->from_float(j->x + t * K, xq, K);
-        if (j->xo) ll_q8_0_offset_rows(K, xq, j->xq_row, 1, (char *)j->xo + (size_t)t * orow);
         if (j->aux) ll_lane_prep(j->W->type, K, xq, j->xq_row, 1, j->aux + (size_t)t * j->aux_row);
     }
 }
@@ -92,29 +88,20 @@ static void mm_lane(void *a, int ith, int nth) {
     if (g1 > g0) ll_lane_gemm(W->type, W->ncols, W->pack, g0, g1, j->xq, j->xq_row, j->aux, j->T, j->y, W->nrows);
 }
 
+/* Rows row0.. (those no lane kernel takes): one vec_dot per (row, token), tiles of rows split across threads. */
 static void mm_quant(void *a, int ith, int nth) {
     mm_job *j = a;
     const ll_mat *W = j->W;
-    int64_t n_tiles = (W->nrows + TILE_ROWS - 1) / TILE_ROWS;
+    int64_t n_tiles = (W->nrows - j->row0 + TILE_ROWS - 1) / TILE_ROWS;
     int64_t t0 = n_tiles * ith / nth, t1 = n_tiles * (ith + 1) / nth;
     for (int64_t tile = t0; tile < t1; tile++) {
-        int64_t r0 = tile * TILE_ROWS, r1 = r0 + TILE_ROWS < W->nrows ? r0 + TILE_ROWS : W->nrows;
-        if (j->gemm_off) {
-            j->gemm_off(W->ncols, (const char *)W->data + (size_t)r0 * W->row_bytes, W->row_bytes, r1 - r0, j->xq,
-                        j->xq_row, j->xo, j->T, j->y + r0, W->nrows);
-            continue;
-        }
-        if (j->gemm) {
-            j->gemm(W->ncols, (const char *)W->data + (size_t)r0 * W->row_bytes, W->row_bytes, r1 - r0, j->xq, j->xq_row,
-                    j->T, j->y + r0, W->nrows);
-            continue;
-        }
+        int64_t r0 = j->row0 + tile * TILE_ROWS, r1 = r0 + TILE_ROWS < W->nrows ? r0 + TILE_ROWS : W->nrows;
         for (int64_t t = 0; t < j->T; t++) {
             const void *xr = (const char *)j->xq + (size_t)t * j->xq_row;
             float *yr = j->y + t * W->nrows;
             for (int64_t r = r0; r < r1; r++) {
                 const char *wr = (const char *)W->data + (size_t)r * W->row_bytes;
-                if (j->T == 1) /* as the tiled kernels do for one token (LL_PREFETCH_AHEAD) */
+                if (j->T == 1) /* as the lane kernels do for one token (LL_PREFETCH_AHEAD) */
                     for (size_t o = 0; o < W->row_bytes; o += 64) __builtin_prefetch(wr + LL_PREFETCH_AHEAD + o);
                 j->tt->vec_dot(W->ncols, &yr[r], wr, xr);
             }
@@ -196,29 +183,23 @@ int ll_matmul(ll_pool *pool, ll_workspace *ws, const ll_mat *W, const float *x, 
         if (!j.xq_row) return ll_fail("row of %lld elements does not fit type %s blocks", (long long)W->ncols,
                                       ll_type_name(tt->vec_dot_type));
         const bool lane = W->pack != NULL;
-        const ll_gemm_qo_fn goff =
-            !lane && T >= 4 && tt->vec_dot_type == LL_TYPE_Q8_0 ? ll_type_gemm_offset(W->type) : NULL;
         const size_t xq_bytes = (j.xq_row * (size_t)T + 63) / 64 * 64;
-        const size_t xo_bytes = goff   ? (size_t)(W->ncols / 32) * LL_Q8_0_OFF_SIZE * (size_t)T
-                                : lane ? ll_lane_aux_bytes(W->type, W->ncols) * (size_t)T
-                                       : 0;
-        j.xq_out = ws_get(ws, xq_bytes + xo_bytes);
+        const size_t aux_bytes = lane ? ll_lane_aux_bytes(W->type, W->ncols) * (size_t)T : 0;
+        j.xq_out = ws_get(ws, xq_bytes + aux_bytes);
         if (!j.xq_out) return -1;
         j.dt = dt;
-        if (goff) j.xo = (char *)j.xq_out + xq_bytes;
         if (lane) {
             j.aux = (char *)j.xq_out + xq_bytes;
             j.aux_row = ll_lane_aux_bytes(W->type, W->ncols);
         }
         ll_pool_run(pool, quantize_rows, &j);
         j.xq = j.xq_out;
-        j.gemm_off = goff;
         if (lane) {
             ll_pool_run(pool, mm_lane, &j);
-            return 0;
+            j.row0 = W->nrows / LL_LANE_ROWS * LL_LANE_ROWS;
+            if (j.row0 == W->nrows) return 0;
         }
     }
-    j.gemm = ll_type_gemm(W->type);
     ll_pool_run(pool, mm_quant, &j);
     return 0;
 }
