@@ -20,7 +20,7 @@ log() { echo "setup: $*" >&2; }
 
 # 1. Debian packages
 need_pkgs=()
-for p in build-essential cmake pkg-config libpcre2-dev libcjson-dev libsqlite3-dev python3-venv unzip; do
+for p in build-essential cmake pkg-config libpcre2-dev libcjson-dev libsqlite3-dev libutf8proc-dev python3-venv unzip; do
     dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -3,6 +3,7 @@
  * tokenizer.c  loading (GGUF, llama2.c), accessors, special-token partitioning, tokenize/detokenize
  * tok_spm.c    SentencePiece-BPE encoding (merge by piece score, byte fallback)
  * tok_bpe.c    byte-level BPE: GPT-2 byte<->unicode map, pre-tokenizer regexes (PCRE2), ranked merges
+ * tok_wpm.c    WordPiece (BERT): BertTokenizer's normaliser (utf8proc) and pre-tokenizer, longest-match pieces
  * tok_map.c    a byte-string -> int32 hash map (pieces, merge pairs)
  */
 #ifndef LL_TOK_INTERNAL_H
@@ -44,7 +45,7 @@ enum tok_pre { TOK_PRE_NONE = 0, TOK_PRE_GPT2, TOK_PRE_STARCODER, TOK_PRE_LLAMA3
 #define TOK_MAX_REGEX 2
 
 struct ll_tokenizer {
-    int kind;                     /* LL_TOK_SPM or LL_TOK_BPE */
+    int kind;                     /* LL_TOK_SPM, LL_TOK_BPE or LL_TOK_WPM */
     int32_t n_vocab;
 
     /* the vocabulary as given (what ll_tok_piece returns): piece i is text[off[i] .. off[i]+len[i]) */
@@ -56,6 +57,7 @@ struct ll_tokenizer {
     uint8_t *ctrl;                /* 1: behaves as a control token (type CONTROL, or an end-of-generation
                                      piece promoted to control as llama.cpp does) */
     tok_map pieces;               /* piece bytes -> id (empty pieces are not in it) */
+    size_t max_piece;             /* the longest piece, bytes */
 
     int32_t bos, eos, eot, unk;   /* -1 if none */
     int32_t *eog;                 /* end-of-generation ids (EOS, EOT, and pieces like <|im_end|>) */
@@ -90,6 +92,9 @@ struct ll_tokenizer {
 /* tok_spm.c: encodes one text fragment (dummy prefix already added; spaces already escaped to U+2581
  * unless llama2c). */
 int tok_spm_encode(const ll_tokenizer *t, const char *text, size_t n, tok_ids *out);
+
+/* tok_wpm.c: encodes one raw text fragment (no special tokens in it). */
+int tok_wpm_encode(const ll_tokenizer *t, const char *text, size_t n, tok_ids *out);
 
 /* tok_bpe.c */
 void tok_bpe_init_bytemap(ll_tokenizer *t);

@@ -111,6 +111,7 @@ static int index_pieces(ll_tokenizer *t, const char *what) {
             return ll_fail("%s: token %d has type BYTE but its piece '%s' is not of the form <0xHH>", what, i,
                            show(piece(t, i), t->len[i], sb));
         if (!t->len[i]) continue;   /* empty pieces can never be matched (llama.cpp renames them) */
+        if (t->len[i] > t->max_piece) t->max_piece = t->len[i];
         int32_t old;
         int r = tok_map_put(&t->pieces, piece(t, i), t->len[i], i, &old);
         if (r < 0) return -1;
@@ -255,8 +256,9 @@ ll_tokenizer *ll_tokenizer_from_gguf(const struct ll_gguf *g) {
     int kind;
     if (model.n == 5 && !memcmp(model.s, "llama", 5)) kind = LL_TOK_SPM;
     else if (model.n == 4 && !memcmp(model.s, "gpt2", 4)) kind = LL_TOK_BPE;
+    else if (model.n == 4 && !memcmp(model.s, "bert", 4)) kind = LL_TOK_WPM;
     else {
-        ll_fail("tokenizer.ggml.model = '%.*s' is not supported (supported: llama, gpt2)",
+        ll_fail("tokenizer.ggml.model = '%.*s' is not supported (supported: llama, gpt2, bert)",
                 (int)(model.n > 64 ? 64 : model.n), model.s);
         return NULL;
     }
@@ -360,6 +362,10 @@ ll_tokenizer *ll_tokenizer_from_gguf(const struct ll_gguf *g) {
         if (get_id(g, "tokenizer.ggml.bos_token_id", t->n_vocab, &t->bos) < 0) goto fail;
         if (get_id(g, "tokenizer.ggml.eos_token_id", t->n_vocab, &t->eos) < 0) goto fail;
         if (get_id(g, "tokenizer.ggml.unknown_token_id", t->n_vocab, &t->unk) < 0) goto fail;
+        if (kind == LL_TOK_WPM) {   /* BERT: [CLS] opens and [SEP] closes a sequence (llama.cpp's key names) */
+            if (t->bos < 0 && get_id(g, "tokenizer.ggml.cls_token_id", t->n_vocab, &t->bos) < 0) goto fail;
+            if (t->eos < 0 && get_id(g, "tokenizer.ggml.seperator_token_id", t->n_vocab, &t->eos) < 0) goto fail;
+        }
         if ((r = get_id(g, "tokenizer.ggml.eot_token_id", t->n_vocab, &t->eot)) < 0) goto fail;
         eot_given = r > 0;
         if (get_id(g, "tokenizer.ggml.eom_token_id", t->n_vocab, &eom) < 0 || add_eog(t, eom)) goto fail;
@@ -541,7 +547,9 @@ int32_t ll_tok_n_vocab(const ll_tokenizer *t) { return t->n_vocab; }
 int32_t ll_tok_bos(const ll_tokenizer *t) { return t->bos; }
 int32_t ll_tok_eos(const ll_tokenizer *t) { return t->eos; }
 int32_t ll_tok_eot(const ll_tokenizer *t) { return t->eot; }
-bool ll_tok_default_bos(const ll_tokenizer *t) { return t->has_add_bos ? t->add_bos : t->kind == LL_TOK_SPM; }
+bool ll_tok_default_bos(const ll_tokenizer *t) {
+    return t->has_add_bos ? t->add_bos : t->kind == LL_TOK_SPM || t->kind == LL_TOK_WPM;
+}
 const char *ll_tok_chat_template(const ll_tokenizer *t) { return t->chat_template; }
 
 bool ll_tok_is_eog(const ll_tokenizer *t, int32_t id) {
@@ -674,6 +682,8 @@ int ll_tokenize(const ll_tokenizer *t, const char *text, size_t len, bool add_bo
         if (f->tok >= 0) {
             if (tok_ids_push(&out, f->tok)) goto fail;
             prev_special = true;
+        } else if (t->kind == LL_TOK_WPM) {
+            if (tok_wpm_encode(t, text + f->off, f->len, &out)) goto fail;
         } else if (t->kind == LL_TOK_SPM) {
             if (spm_fragment(t, text + f->off, f->len, t->add_space_prefix && prev_special, &out)) goto fail;
             prev_special = false;
@@ -741,7 +751,7 @@ char *ll_detokenize(const ll_tokenizer *t, const int32_t *ids, size_t n, bool re
     char *s = ll_malloc(total + 1);
     if (!s) return NULL;
     /* SPM: the dummy-prefix space of the first piece goes (after leading BOS tokens that print nothing) */
-    bool strip = t->kind == LL_TOK_SPM && t->add_space_prefix;
+    bool strip = (t->kind == LL_TOK_SPM && t->add_space_prefix) || t->kind == LL_TOK_WPM;
     size_t w = 0;
     for (size_t i = 0; i < n; i++) {
         int32_t id = ids[i];

@@ -14,7 +14,7 @@
 
 struct ll_gguf;
 
-enum ll_tok_kind { LL_TOK_SPM = 1, LL_TOK_BPE = 2 };
+enum ll_tok_kind { LL_TOK_SPM = 1, LL_TOK_BPE = 2, LL_TOK_WPM = 3 };
 
 /* token types as in GGUF tokenizer.ggml.token_type */
 enum ll_tok_type {
