@@ -211,7 +211,7 @@ static char *wpm_unescape(const char *s, size_t *n) {
     return o;
 }
 
-static void test_wpm_ref(void) {
+static void test_wpm_ref(ll_tokenizer *t, const char *label) {
     char path[8192];
     const char *src = getenv("SRC");
     snprintf(path, sizeof path, "%s/tests/ref/wpm_bert_bge.json", src ? src : ".");
@@ -222,8 +222,6 @@ static void test_wpm_ref(void) {
     size_t sl;
     char *sst = read_file(path, &sl);
     CHECK(sst != NULL, "cannot read %s", path);
-    ll_gguf *g = open_vocab("bert-bge");
-    ll_tokenizer *t = g ? ll_tokenizer_from_gguf(g) : NULL;
     cJSON *root = js ? cJSON_Parse(js) : NULL;
     CHECK(root != NULL, "wpm reference: not JSON");
     if (!js || !sst || !t || !root) goto done;
@@ -261,18 +259,77 @@ static void test_wpm_ref(void) {
         n++;
         bool good = expect_ids(t, "wpm", text, len, want, nw, false, false);
         ok += good;
-        CHECK(good, "wpm reference case %d (%s)", n, src_->valuestring);
+        CHECK(good, "%s: wpm reference case %d (%s)", label, n, src_->valuestring);
         free(text);
     }
     CHECK(n >= 130, "wpm reference: only %d cases", n);
-    printf("bert-bge against tokenizers: %d/%d exact\n", ok, n);
+    printf("%s against tokenizers: %d/%d exact\n", label, ok, n);
     free(lines);
 done:
     cJSON_Delete(root);
-    ll_tokenizer_free(t);
-    ll_gguf_close(g);
     free(js);
     free(sst);
+}
+
+/* The same references through llama.cpp's GGUF vocabulary and through all-MiniLM-L6-v2's tokenizer.json (the
+ * same bert-base-uncased vocabulary; scripts/setup-test.sh puts it in .cache/models), and tokenizer.json files
+ * that must be refused with a message naming what is wrong. */
+static void test_wpm(void) {
+    ll_gguf *g = open_vocab("bert-bge");
+    ll_tokenizer *t = g ? ll_tokenizer_from_gguf(g) : NULL;
+    if (t) test_wpm_ref(t, "bert-bge (GGUF)");
+    ll_tokenizer_free(t);
+    ll_gguf_close(g);
+
+    char path[8192];
+    const char *src = getenv("SRC");
+    snprintf(path, sizeof path, "%s/.cache/models/all-MiniLM-L6-v2/tokenizer.json", src ? src : ".");
+    if (access(path, R_OK) == 0) {
+        t = ll_tokenizer_from_hf_json(path);
+        CHECK(t != NULL, "MiniLM tokenizer.json: %s", ll_errmsg());
+        if (t) {
+            CHECK(ll_tok_kind(t) == LL_TOK_WPM && ll_tok_n_vocab(t) == 30522 && ll_tok_bos(t) == 101 &&
+                      ll_tok_eos(t) == 102, "MiniLM: kind, size, [CLS], [SEP]");
+            int32_t *ids;
+            size_t n;
+            CHECK(ll_tokenize(t, "[CLS] hi [SEP]", 14, false, true, &ids, &n) == 0 && n == 3 && ids[0] == 101 &&
+                      ids[2] == 102, "MiniLM: special tokens parsed");
+            free(ids);
+            test_wpm_ref(t, "all-MiniLM-L6-v2 (tokenizer.json)");
+        }
+        ll_tokenizer_free(t);
+    } else {
+        printf("skip: %s missing (scripts/setup-test.sh fetches it)\n", path);
+    }
+
+    static const struct { const char *json, *msg; } bad[] = {
+        {"{", "not valid JSON"},
+        {"{\"model\": {\"type\": \"BPE\"}}", "'BPE' is not supported"},
+        {"{\"model\": {\"type\": \"WordPiece\", \"vocab\": {}}}", "non-empty object"},
+        {"{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0, \"b\": 2}}}", "ids must be 0..n-1"},
+        {"{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0, \"b\": -1}}}", "is not a token id"},
+        {"{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0, \"b\": 0}}}", "ids must be 0..n-1"},
+        {"{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0, \"[UNK]\": 1}}, \"pre_tokenizer\": "
+         "{\"type\": \"BertPreTokenizer\"}}", "unknown token '[UNK]' is not among added_tokens"},
+        {"{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0, \"[UNK]\": 1}}, \"added_tokens\": [{\"id\": 1, "
+         "\"content\": \"[UNK]\"}], \"normalizer\": {\"type\": \"NFKC\"}, \"pre_tokenizer\": {\"type\": "
+         "\"BertPreTokenizer\"}}", "normalizer 'NFKC'"},
+        {"{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0, \"[UNK]\": 1}}, \"added_tokens\": [{\"id\": 7, "
+         "\"content\": \"[UNK]\"}]}", "no id in 0..1"},
+        {"{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0, \"[UNK]\": 1}}, \"added_tokens\": [{\"id\": 1, "
+         "\"content\": \"[UNK]\"}], \"pre_tokenizer\": {\"type\": \"Whitespace\"}}", "pre_tokenizer 'Whitespace'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(path, sizeof path, "%s/ll_wpm_bad_%d.json", g_tmpdir, (int)getpid());
+        FILE *f = fopen(path, "w");
+        fputs(bad[i].json, f);
+        fclose(f);
+        t = ll_tokenizer_from_hf_json(path);
+        CHECK(t == NULL && strstr(ll_errmsg(), bad[i].msg), "bad tokenizer.json %d: expected '%s', got %s", (int)i,
+              bad[i].msg, t ? "a tokenizer" : ll_errmsg());
+        ll_tokenizer_free(t);
+        unlink(path);
+    }
 }
 
 /* ---- special tokens, BOS, decoding details on the real vocabularies ---- */
@@ -577,7 +634,7 @@ int main(void) {
     test_vectors("gpt-2", LL_TOK_BPE);
     test_vectors("starcoder", LL_TOK_BPE);
     test_vectors("bert-bge", LL_TOK_WPM);
-    test_wpm_ref();
+    test_wpm();
     test_special();
     test_llama2c();
     test_llama2c_malformed();

@@ -78,6 +78,9 @@ struct ll_tokenizer {
     tok_map raw_pieces;           /* llama2.c: the file's piece bytes -> id */
     int32_t byte_tok[256];        /* byte fallback ids, -1 if the vocabulary has none for that byte */
 
+    /* WordPiece: BertNormalizer's switches (a GGUF vocabulary: all on, as llama.cpp's tokenizer does) */
+    bool wpm_clean, wpm_cjk, wpm_strip_accents, wpm_lower;
+
     /* BPE */
     tok_map merges;               /* (left, right) -> rank */
     int pre;                      /* enum tok_pre */

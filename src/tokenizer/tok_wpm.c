@@ -1,7 +1,8 @@
 /* tok_wpm.c — WordPiece (BERT): the normaliser and pre-tokenizer of Hugging Face's BertTokenizer, then greedy
  * longest-match pieces per word.
  *
- * Normalisation, in the order of the `tokenizers` library's BertNormalizer (lower-casing models):
+ * Normalisation, in the order of the `tokenizers` library's BertNormalizer (each step can be off in a
+ * tokenizer.json; a GGUF vocabulary has them all, as llama.cpp does):
  *   1. clean: code points 0, U+FFFD and control characters (category C*, except \t \n \r) are dropped; white
  *      space (the Unicode White_Space property) becomes ' ';
  *   2. CJK ideographs (BERT's ranges) get a space on each side, so each is a word of its own;
@@ -93,10 +94,10 @@ int tok_wpm_encode(const ll_tokenizer *t, const char *text, size_t n, tok_ids *o
         size_t l;
         int32_t c = wpm_decode(s + i, n - i, &l);
         i += l;
-        if (c == 0 || c == 0xFFFD || wpm_control(c)) continue;
-        if (wpm_space(c)) {
+        if (t->wpm_clean && (c == 0 || c == 0xFFFD || wpm_control(c))) continue;
+        if (t->wpm_clean && wpm_space(c)) {
             clean[m++] = ' ';
-        } else if (wpm_cjk(c)) {
+        } else if (t->wpm_cjk && wpm_cjk(c)) {
             clean[m++] = ' ';
             m += (size_t)utf8proc_encode_char(c, clean + m);
             clean[m++] = ' ';
@@ -113,7 +114,7 @@ int tok_wpm_encode(const ll_tokenizer *t, const char *text, size_t n, tok_ids *o
             int32_t *nb = ll_realloc(cp, (size_t)cap * sizeof *cp);
             if (!nb) { free(cp); free(clean); return -1; }
             cp = nb;
-            ncp = utf8proc_decompose(clean, (utf8proc_ssize_t)m, cp, cap, UTF8PROC_DECOMPOSE);
+            ncp = utf8proc_decompose(clean, (utf8proc_ssize_t)m, cp, cap, t->wpm_strip_accents ? UTF8PROC_DECOMPOSE : 0);
             if (ncp < 0) {
                 free(cp);
                 free(clean);
@@ -131,8 +132,8 @@ int tok_wpm_encode(const ll_tokenizer *t, const char *text, size_t n, tok_ids *o
     size_t wn = 0;
     for (utf8proc_ssize_t i = 0; i <= ncp && !rc; i++) {
         int32_t c = i < ncp ? cp[i] : ' ';
-        if (i < ncp && utf8proc_category(c) == UTF8PROC_CATEGORY_MN) continue;
-        c = utf8proc_tolower(c);
+        if (i < ncp && t->wpm_strip_accents && utf8proc_category(c) == UTF8PROC_CATEGORY_MN) continue;
+        if (t->wpm_lower) c = utf8proc_tolower(c);
         bool space = wpm_space(c), punct = !space && wpm_punct(c);
         if (space || punct) {
             if (wn) rc = wpm_word(t, word, wn, buf, out);

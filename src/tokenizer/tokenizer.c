@@ -16,6 +16,7 @@
  * The vocabulary is untrusted: array lengths, ids, piece formats and merges are all checked, and every
  * problem is reported through ll_fail naming the key and index.
  */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -370,6 +371,7 @@ ll_tokenizer *ll_tokenizer_from_gguf(const struct ll_gguf *g) {
         eot_given = r > 0;
         if (get_id(g, "tokenizer.ggml.eom_token_id", t->n_vocab, &eom) < 0 || add_eog(t, eom)) goto fail;
     }
+    t->wpm_clean = t->wpm_cjk = t->wpm_strip_accents = t->wpm_lower = true;
     if ((r = ll_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &t->add_bos)) < 0) goto fail;
     t->has_add_bos = r > 0;
     t->add_space_prefix = kind == LL_TOK_SPM;
@@ -410,6 +412,171 @@ ll_tokenizer *ll_tokenizer_from_gguf(const struct ll_gguf *g) {
     }
     return t;
 fail:
+    ll_tokenizer_free(t);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- tokenizer.json -------------------- */
+
+/* a boolean member: *out, or def when absent or null; -1 (error set) when of another type */
+static int json_flag(const cJSON *o, const char *key, bool def, bool *out, const char *path) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v || cJSON_IsNull(v)) { *out = def; return 0; }
+    if (!cJSON_IsBool(v)) return ll_fail("%s: normalizer.%s must be true, false or null", path, key);
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+ll_tokenizer *ll_tokenizer_from_hf_json(const char *path) {
+    size_t len;
+    char *js = ll_read_file(path, "tokenizer", &len);
+    if (!js) return NULL;
+    cJSON *root = cJSON_ParseWithLength(js, len);
+    free(js);
+    ll_tokenizer *t = NULL;
+    if (!root) {
+        ll_fail("%s: not valid JSON", path);
+        return NULL;
+    }
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(model, "type");
+    if (!cJSON_IsString(type)) {
+        ll_fail("%s: model.type is missing (not a Hugging Face tokenizer.json?)", path);
+        goto fail;
+    }
+    if (strcmp(type->valuestring, "WordPiece")) {
+        ll_fail("%s: model.type '%.64s' is not supported from tokenizer.json (supported: WordPiece)", path,
+                type->valuestring);
+        goto fail;
+    }
+    const cJSON *prefix = cJSON_GetObjectItemCaseSensitive(model, "continuing_subword_prefix");
+    const char *cont = cJSON_IsString(prefix) ? prefix->valuestring : "##";
+    const cJSON *mx = cJSON_GetObjectItemCaseSensitive(model, "max_input_chars_per_word");
+    if (mx && (!cJSON_IsNumber(mx) || mx->valuedouble != 100)) {
+        ll_fail("%s: model.max_input_chars_per_word must be 100 (BERT's), got another value", path);
+        goto fail;
+    }
+    const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
+    const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
+    if (!cJSON_IsObject(vocab) || !vocab->child) {
+        ll_fail("%s: model.vocab must be a non-empty object of piece -> id", path);
+        goto fail;
+    }
+    /* ids: every one of 0..n-1 exactly once */
+    int64_t n = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, vocab) {
+        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble >= INT32_MAX || e->valuedouble != (int32_t)e->valuedouble) {
+            ll_fail("%s: model.vocab['%.64s'] is not a token id", path, e->string);
+            goto fail;
+        }
+        if ((int64_t)e->valueint + 1 > n) n = (int64_t)e->valueint + 1;
+    }
+    if (n != cJSON_GetArraySize(vocab)) {
+        ll_fail("%s: model.vocab has %d pieces but ids up to %lld (ids must be 0..n-1, each once)", path,
+                cJSON_GetArraySize(vocab), (long long)n - 1);
+        goto fail;
+    }
+    if (!(t = tok_new(LL_TOK_WPM))) goto fail;
+    const size_t cl = strlen(cont);
+    char **txt = ll_calloc((size_t)n, sizeof *txt);
+    size_t bytes = 0;
+    bool ok = txt != NULL;
+    cJSON_ArrayForEach(e, vocab) {
+        if (!ok) break;
+        int32_t id = e->valueint;
+        if (txt[id]) {
+            ll_fail("%s: id %d is given to two pieces of model.vocab", path, id);
+            ok = false;
+            break;
+        }
+        const char *k = e->string;
+        size_t kl = strlen(k);
+        /* the GGUF form: a continuation piece without its prefix, a word-initial one after U+2581 */
+        bool is_cont = kl >= cl && cl > 0 && !memcmp(k, cont, cl);
+        txt[id] = ll_malloc(kl + 4);
+        if (!txt[id]) { ok = false; break; }
+        if (is_cont) memcpy(txt[id], k + cl, kl - cl + 1);
+        else memcpy(txt[id], SPACE_ESC, 3), memcpy(txt[id] + 3, k, kl + 1);
+        bytes += strlen(txt[id]);
+    }
+    if (ok) {   /* special tokens keep their text and are control (the unknown token: unknown) */
+        const cJSON *a;
+        cJSON_ArrayForEach(a, added) {
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(a, "id"), *c = cJSON_GetObjectItemCaseSensitive(a, "content");
+            if (!cJSON_IsNumber(id) || id->valueint < 0 || id->valueint >= n || !cJSON_IsString(c)) {
+                ll_fail("%s: an added_tokens entry has no id in 0..%lld or no content", path, (long long)n - 1);
+                ok = false;
+                break;
+            }
+            char *d = ll_strndup(c->valuestring, strlen(c->valuestring));
+            if (!d) { ok = false; break; }
+            bytes -= strlen(txt[id->valueint]);
+            free(txt[id->valueint]);
+            txt[id->valueint] = d;
+            bytes += strlen(d);
+        }
+    }
+    if (ok && alloc_vocab(t, (size_t)n, bytes)) ok = false;
+    if (ok) {
+        size_t at = 0;
+        for (int64_t i = 0; i < n; i++) {
+            size_t l = strlen(txt[i]);
+            t->off[i] = at;
+            t->len[i] = (uint32_t)l;
+            memcpy(t->text + at, txt[i], l + 1);
+            at += l + 1;
+        }
+        const cJSON *a;
+        cJSON_ArrayForEach(a, added) {
+            int32_t id = cJSON_GetObjectItemCaseSensitive(a, "id")->valueint;
+            t->type[id] = LL_TOKTYPE_CONTROL;
+            t->ctrl[id] = 1;
+        }
+    }
+    for (int64_t i = 0; txt && i < n; i++) free(txt[i]);
+    free(txt);
+    if (!ok || index_pieces(t, "model.vocab")) goto fail;
+    /* unknown, [CLS], [SEP] */
+    const cJSON *unk = cJSON_GetObjectItemCaseSensitive(model, "unk_token");
+    const char *names[3] = {cJSON_IsString(unk) ? unk->valuestring : "[UNK]", "[CLS]", "[SEP]"};
+    int32_t *ids[3] = {&t->unk, &t->bos, &t->eos};
+    for (int k = 0; k < 3; k++)
+        for (int32_t i = 0; i < t->n_vocab; i++)
+            if (t->ctrl[i] && t->len[i] == strlen(names[k]) && !memcmp(piece(t, i), names[k], t->len[i])) *ids[k] = i;
+    if (t->unk < 0) {
+        ll_fail("%s: the unknown token '%.64s' is not among added_tokens", path, names[0]);
+        goto fail;
+    }
+    t->type[t->unk] = LL_TOKTYPE_UNKNOWN;
+    t->ctrl[t->unk] = 0;
+    /* the normaliser: BertNormalizer, or none */
+    const cJSON *norm = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
+    if (norm && !cJSON_IsNull(norm)) {
+        const cJSON *nt = cJSON_GetObjectItemCaseSensitive(norm, "type");
+        if (!cJSON_IsString(nt) || strcmp(nt->valuestring, "BertNormalizer")) {
+            ll_fail("%s: normalizer '%.64s' is not supported with WordPiece (supported: BertNormalizer)", path,
+                    cJSON_IsString(nt) ? nt->valuestring : "?");
+            goto fail;
+        }
+        if (json_flag(norm, "clean_text", true, &t->wpm_clean, path) ||
+            json_flag(norm, "handle_chinese_chars", true, &t->wpm_cjk, path) ||
+            json_flag(norm, "lowercase", true, &t->wpm_lower, path) ||
+            json_flag(norm, "strip_accents", t->wpm_lower, &t->wpm_strip_accents, path))
+            goto fail;
+    }
+    const cJSON *pre = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
+    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(pre, "type");
+    if (!cJSON_IsString(pt) || strcmp(pt->valuestring, "BertPreTokenizer")) {
+        ll_fail("%s: pre_tokenizer '%.64s' is not supported with WordPiece (supported: BertPreTokenizer)", path,
+                cJSON_IsString(pt) ? pt->valuestring : "none");
+        goto fail;
+    }
+    if (finish_special(t, false)) goto fail;
+    cJSON_Delete(root);
+    return t;
+fail:
+    cJSON_Delete(root);
     ll_tokenizer_free(t);
     return NULL;
 }

@@ -30,6 +30,10 @@ ll_tokenizer *ll_tokenizer_from_gguf(const struct ll_gguf *g);
 /* From a llama2.c tokenizer.bin with n_vocab pieces (types derived as llama.cpp's converter does:
  * 0 unknown, 1-2 control, <0xXX> byte, others normal). */
 ll_tokenizer *ll_tokenizer_from_llama2c(const char *path, int32_t n_vocab);
+/* From a Hugging Face tokenizer.json: WordPiece models with BertNormalizer (its switches honoured) and
+ * BertPreTokenizer; special tokens from added_tokens ([UNK] required, [CLS] / [SEP] as BOS / EOS). Pieces are
+ * held in the GGUF form (U+2581 before a word-initial piece, no "##"), so ids equal a GGUF conversion's. */
+ll_tokenizer *ll_tokenizer_from_hf_json(const char *path);
 void ll_tokenizer_free(ll_tokenizer *t);
 
 int ll_tok_kind(const ll_tokenizer *t);
