@@ -17,7 +17,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
-if ! .venv/bin/python -c "import numpy, gguf, llama_cpp, skdim" 2>/dev/null; then
+if ! .venv/bin/python -c "import numpy, gguf, llama_cpp, skdim, safetensors" 2>/dev/null; then
     log "installing numpy, gguf, llama-cpp-python and scikit-dimension into .venv (builds llama.cpp: a few minutes)"
     .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements-test.txt
 fi
