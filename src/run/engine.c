@@ -1,5 +1,6 @@
-/* engine.c — the forward pass: embedding → entries of the order (each a layer or a parallel group)
- * → final RMSNorm → output head. One function per stage; the layer forward reads top to bottom. */
+/* engine.c — the forward pass, generic over architectures: embedding → entries of the order (each a layer or a
+ * parallel group) → final norm → output head, with KV slots per pass, taps, reuse of recorded entries and the
+ * non-finite checks. What a layer computes is the architecture's (src/arch/). */
 #include "engine.h"
 
 #include <math.h>
@@ -7,46 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/arch.h"
+#include "run/engine_impl.h"
 #include "tensor/dtype.h"
 #include "tensor/matmul.h"
 #include "tensor/pool.h"
 #include "util/err.h"
-
-enum { ATTN_QB = 4 };   /* causal queries of one head that share a pass over its keys and values */
-
-struct ll_engine {
-    ll_model *m;
-    ll_order order;
-    int n_ctx;
-    bool exact;
-    bool parallel_kv_mean;
-    ll_pool *pool;
-    ll_workspace ws;
-    float *kcache, *vcache;   /* [n_passes][n_ctx][kv_dim] */
-    float *rope_cos, *rope_sin; /* [n_ctx][rope_dim/2] */
-    /* activation buffers for up to cap tokens */
-    int cap;
-    float *x, *xn, *h, *q, *k, *v, *att, *tmp, *g, *u, *acc, *mo;
-    float *scores;            /* [n_threads][ATTN_QB][n_ctx] */
-    float *gather;            /* [n_threads][2][n_ctx][head_dim]: a tree token's K and V rows, made contiguous */
-    const ll_tree_tok *tree;  /* the current forward's per-token attention ranges (NULL: causal) */
-    const int *rows;          /* LL_LOGITS_ROWS: the rows whose logits are wanted, n_rows of them */
-    int n_rows;
-    /* probes */
-    bool has_tap;
-    ll_tap tap;
-    bool *attn_want;          /* [cap]: query rows the tap wants in this forward */
-    void (*progress)(void *ctx, int done, int total);   /* after each entry of a forward */
-    void *progress_ctx;
-    int cur_entry, cur_member;
-    int kv_passes;            /* passes the caches hold (>= order.n_passes) */
-    /* reuse: this engine records its forwards into rec, or starts them from src's first `reuse_j` entries */
-    ll_reuse *rec;
-    const ll_reuse *src;
-    int reuse_j, reuse_call;
-    bool reuse_ok;
-    long long passes_run, passes_naive;   /* token x layer passes computed / an order's full count */
-};
 
 /* One recorded forward: its inputs, the residual stream after each of the first J entries, and the K/V
  * those entries' passes wrote. */
@@ -126,10 +93,13 @@ ll_engine *ll_engine_new(ll_model *m, const ll_order *order, const ll_engine_opt
                 "full attention only within the window", n_ctx, m->sliding_window);
         return NULL;
     }
+    const ll_arch *arch = ll_arch_find(m->arch);
+    if (!arch) { ll_fail("%s: architecture '%s' has no forward pass in layerlab", m->path, m->arch); return NULL; }
     if (!opts->exact && ll_model_pack(m)) return NULL;
     ll_engine *e = ll_calloc(1, sizeof *e);
     if (!e) return NULL;
     e->m = m;
+    e->arch = arch;
     e->n_ctx = n_ctx;
     e->exact = opts->exact;
     e->parallel_kv_mean = opts->parallel_kv_mean;
@@ -369,198 +339,6 @@ static int ensure_buffers(ll_engine *e, int T) {
     return 0;
 }
 
-/* out[t] = x[t] / sqrt(mean(x[t]²) + eps) * w */
-static void rmsnorm(float *out, const float *x, const float *w, int T, int D, float eps) {
-    for (int t = 0; t < T; t++) {
-        const float *xr = x + (size_t)t * D;
-        float *o = out + (size_t)t * D;
-        double ss = 0;
-        for (int i = 0; i < D; i++) ss += (double)xr[i] * xr[i];
-        float scale = (float)(1.0 / sqrt(ss / D + eps));
-        for (int i = 0; i < D; i++) o[i] = xr[i] * scale * w[i];
-    }
-}
-
-/* Rounds values to the nearest fp16 (kept as fp32). */
-static void round_f16(float *x, size_t n) { ll_round_f16(x, n); }
-
-/* Rotates adjacent pairs (x[2i], x[2i+1]) of the first rope_dim dims of each head; token t is at position
- * pos0 + t, or at the tree's position. */
-static void rope(const ll_engine *e, float *x, int T, int pos0, int n_heads) {
-    const ll_model *m = e->m;
-    int half = m->rope_dim / 2, hd = m->head_dim;
-    for (int t = 0; t < T; t++) {
-        int p = e->tree ? e->tree[t].pos : pos0 + t;
-        const float *c = e->rope_cos + (size_t)p * half, *s = e->rope_sin + (size_t)p * half;
-        for (int h = 0; h < n_heads; h++) {
-            float *v = x + ((size_t)t * n_heads + h) * hd;
-            for (int i = 0; i < half; i++) {
-                float a = v[2 * i], b = v[2 * i + 1];
-                v[2 * i] = a * c[i] - b * s[i];
-                v[2 * i + 1] = a * s[i] + b * c[i];
-            }
-        }
-    }
-}
-
-typedef struct {
-    ll_engine *e;
-    int T, pos0, slot;
-} attn_job;
-
-/* Attention for every (token, head) pair, split across workers. Token t sits in cache slot p = pos0 + t and
- * attends to slots 0..p (causal), or, in a tree forward, to [a0, a1) then [b0, p]: those K and V rows are
- * first copied into one contiguous list, so the kernels see the same rows in the same order as a causal
- * forward over the same keys would, and compute the same bits. */
-/* sc[0..n): scores -> softmax weights (scaled, max-subtracted, exp, summed in double, normalised), handed to
- * the tap, then rounded to fp16 in llama.cpp mode as it multiplies V by fp16 weights */
-static void attn_softmax(const ll_engine *e, float *sc, int n, float scale, int t, int h, int p) {
-    float mx = -INFINITY;
-    for (int s = 0; s < n; s++) {
-        sc[s] *= scale;
-        if (sc[s] > mx) mx = sc[s];
-    }
-    double sum = 0;
-    for (int s = 0; s < n; s++) {
-        sc[s] = expf(sc[s] - mx);
-        sum += sc[s];
-    }
-    float inv = (float)(1.0 / sum);
-    for (int s = 0; s < n; s++) sc[s] *= inv;
-    if (e->has_tap && e->attn_want[t] && e->tap.attn) e->tap.attn(e->tap.ctx, e->cur_entry, e->cur_member, h, p, sc);
-    if (!e->exact)
-        ll_round_f16(sc, (size_t)n);
-}
-
-/* Causal attention of query block (h, t0..t0+nq-1): the queries share each pass over their head's K and V
- * rows (ll_dot_rows_multi_f32, ll_axpy_rows_multi_f32), every value bit for bit that of one query alone. */
-static void attn_block(const attn_job *j, int ith, int h, int t0, int nq) {
-    ll_engine *e = j->e;
-    const ll_model *m = e->m;
-    int H = m->n_head, hd = m->head_dim, kvh = h / (m->n_head / m->n_head_kv);
-    size_t kvd = (size_t)m->n_head_kv * hd;
-    const float *K = e->kcache + (size_t)j->slot * e->n_ctx * kvd + (size_t)kvh * hd;
-    const float *V = e->vcache + (size_t)j->slot * e->n_ctx * kvd + (size_t)kvh * hd;
-    const float *qp[ATTN_QB];
-    float *sc[ATTN_QB], *out[ATTN_QB];
-    int64_t cnt[ATTN_QB];
-    for (int q = 0; q < nq; q++) {
-        int t = t0 + q;
-        qp[q] = e->q + ((size_t)t * H + h) * hd;
-        sc[q] = e->scores + ((size_t)ith * ATTN_QB + q) * e->n_ctx;
-        out[q] = e->att + ((size_t)t * H + h) * hd;
-        cnt[q] = j->pos0 + t + 1;   /* keys: slots 0..p */
-    }
-    ll_dot_rows_multi_f32(hd, nq, qp, K, (int64_t)kvd, cnt, sc);
-    float scale = 1.0f / sqrtf((float)hd);
-    for (int q = 0; q < nq; q++) attn_softmax(e, sc[q], (int)cnt[q], scale, t0 + q, h, j->pos0 + t0 + q);
-    ll_axpy_rows_multi_f32(hd, nq, (const float *const *)sc, V, (int64_t)kvd, cnt, out);
-}
-
-/* A tree forward's token t, head h: its keys [a0, a1) then [b0, p], gathered into one contiguous list when
- * they are two ranges, so the kernels see the rows a causal forward over the same keys would. */
-static void attn_tree(const attn_job *j, int ith, int t, int h) {
-    ll_engine *e = j->e;
-    const ll_model *m = e->m;
-    int H = m->n_head, hd = m->head_dim, kvh = h / (m->n_head / m->n_head_kv), p = j->pos0 + t;
-    size_t kvd = (size_t)m->n_head_kv * hd;
-    const float *Kr = e->kcache + (size_t)j->slot * e->n_ctx * kvd + (size_t)kvh * hd;
-    const float *Vr = e->vcache + (size_t)j->slot * e->n_ctx * kvd + (size_t)kvh * hd;
-    float *sc = e->scores + (size_t)ith * ATTN_QB * e->n_ctx;
-    float *gk = e->gather + (size_t)ith * 2 * e->n_ctx * hd, *gv = gk + (size_t)e->n_ctx * hd;
-    const float *q = e->q + ((size_t)t * H + h) * hd;
-    int64_t stride = (int64_t)kvd;
-    int n;
-    const ll_tree_tok *tt = &e->tree[t];
-    if (tt->a1 == tt->b0) {                    /* one range [a0, p] */
-        Kr += (size_t)tt->a0 * kvd;
-        Vr += (size_t)tt->a0 * kvd;
-        n = p + 1 - tt->a0;
-    } else {                                   /* [a0, a1) then [b0, p], gathered */
-        int na = tt->a1 - tt->a0, nb = p + 1 - tt->b0;
-        for (int s = 0; s < na + nb; s++) {
-            size_t src = ((size_t)(s < na ? tt->a0 + s : tt->b0 + s - na)) * kvd;
-            memcpy(gk + (size_t)s * hd, Kr + src, (size_t)hd * sizeof(float));
-            memcpy(gv + (size_t)s * hd, Vr + src, (size_t)hd * sizeof(float));
-        }
-        Kr = gk;
-        Vr = gv;
-        stride = hd;
-        n = na + nb;
-    }
-    ll_dot_rows_f32(hd, q, Kr, stride, n, sc);
-    attn_softmax(e, sc, n, 1.0f / sqrtf((float)hd), t, h, p);
-    ll_axpy_rows_f32(hd, sc, Vr, stride, n, e->att + ((size_t)t * H + h) * hd);
-}
-
-/* Attention for every (token, head) pair, split across workers. Causal: blocks of ATTN_QB consecutive
- * queries of one head, in head-major order, each worker a contiguous run of blocks of about equal cost (keys
- * summed), so a head's K and V stay in cache across its blocks and the heads that share them. Tree forwards:
- * one (token, head) at a time. Which worker computes a value never changes it. */
-static void attn_worker(void *arg, int ith, int nth) {
-    attn_job *j = arg;
-    ll_engine *e = j->e;
-    int H = e->m->n_head, T = j->T;
-    if (e->tree) {
-        for (int w = ith; w < T * H; w += nth) attn_tree(j, ith, w / H, w % H);
-        return;
-    }
-    int nb = (T + ATTN_QB - 1) / ATTN_QB;
-    /* the cost of a head: sum over its queries of their keys; block b of a head costs its queries' keys */
-    double per_head = (double)T * j->pos0 + (double)T * (T + 1) / 2, total = per_head * H, cum = 0;
-    for (int h = 0; h < H; h++)
-        for (int b = 0; b < nb; b++) {
-            int t0 = b * ATTN_QB, nq = T - t0 < ATTN_QB ? T - t0 : ATTN_QB;
-            double c = (double)nq * (j->pos0 + t0) + (double)nq * (nq + 1) / 2;
-            int owner = (int)(cum * nth / total);
-            cum += c;
-            if (owner >= nth) owner = nth - 1;
-            if (owner == ith) attn_block(j, ith, h, t0, nq);
-        }
-}
-
-/* One layer pass: out = in + attn(in) ; out += ffn(out). `in` and `out` may be the same buffer. */
-static int layer_forward(ll_engine *e, int layer, int slot, const float *in, float *out, int T, int pos0) {
-    const ll_model *m = e->m;
-    const ll_layer *L = &m->layers[layer];
-    int D = m->n_embd, H = m->n_head, Hkv = m->n_head_kv, hd = m->head_dim, F = m->n_ff;
-    size_t kvd = (size_t)Hkv * hd;
-    ll_pool *P = e->pool;
-    ll_workspace *W = &e->ws;
-    int ex = e->exact;
-
-    rmsnorm(e->xn, in, L->attn_norm, T, D, m->rms_eps);
-    if (ll_matmul(P, W, &L->wq, e->xn, T, e->q, ex) || ll_matmul(P, W, &L->wk, e->xn, T, e->k, ex) ||
-        ll_matmul(P, W, &L->wv, e->xn, T, e->v, ex))
-        return -1;
-    rope(e, e->q, T, pos0, H);
-    rope(e, e->k, T, pos0, Hkv);
-    float *Kc = e->kcache + ((size_t)slot * e->n_ctx + pos0) * kvd;
-    float *Vc = e->vcache + ((size_t)slot * e->n_ctx + pos0) * kvd;
-    memcpy(Kc, e->k, (size_t)T * kvd * sizeof(float));
-    memcpy(Vc, e->v, (size_t)T * kvd * sizeof(float));
-    if (!ex) { /* llama.cpp's default KV cache and attention inputs are fp16: round as it does */
-        round_f16(Kc, (size_t)T * kvd);
-        round_f16(Vc, (size_t)T * kvd);
-        round_f16(e->q, (size_t)T * H * hd);
-    }
-    attn_job aj = {e, T, pos0, slot};
-    ll_pool_run(P, attn_worker, &aj);
-    if (ll_matmul(P, W, &L->wo, e->att, T, e->tmp, ex)) return -1;
-    for (size_t i = 0; i < (size_t)T * D; i++) e->h[i] = in[i] + e->tmp[i];
-
-    rmsnorm(e->xn, e->h, L->ffn_norm, T, D, m->rms_eps);
-    if (ll_matmul(P, W, &L->w_gate, e->xn, T, e->g, ex) || ll_matmul(P, W, &L->w_up, e->xn, T, e->u, ex)) return -1;
-    if (e->has_tap && e->tap.gate) e->tap.gate(e->tap.ctx, e->cur_entry, e->cur_member, e->g, T, pos0);
-    for (size_t i = 0; i < (size_t)T * F; i++) {
-        float g = e->g[i];
-        e->g[i] = g / (1.0f + expf(-g)) * e->u[i];
-    }
-    if (ll_matmul(P, W, &L->w_down, e->g, T, e->tmp, ex)) return -1;
-    for (size_t i = 0; i < (size_t)T * D; i++) out[i] = e->h[i] + e->tmp[i];
-    return 0;
-}
-
 /* --parallel-kv mean (the Painters paper's generation code): after a group has run over positions
  * pos0..pos0+T-1, every member's slot holds the mean of the members' K and V there, so later tokens
  * read the mean; the tokens just processed attended with their own K/V. */
@@ -591,13 +369,12 @@ static int first_nonfinite_row(const float *x, int T, int D) {
     return -1;
 }
 
-static int position_of(const ll_engine *e, int pos0, int t) { return e->tree ? e->tree[t].pos : pos0 + t; }
 
 /* Fails naming where a forward's values first went non-finite: which stage, which position. */
 static int check_finite(const ll_engine *e, const float *x, int T, int D, int pos0, int row0, int entry) {
     int t = first_nonfinite_row(x, T, D);
     if (t < 0) return 0;
-    int pos = position_of(e, pos0, row0 + t);
+    int pos = ll_eng_pos(e, pos0, row0 + t);
     if (entry >= 0) {
         const ll_entry *en = &e->order.entries[entry];
         if (en->n == 1)
@@ -631,14 +408,15 @@ static int forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *
     for (int i = 0; i < start; i++) slot += e->order.entries[i].n;
     e->passes_naive += (long long)T * e->order.n_passes;
     e->passes_run += (long long)T * (e->order.n_passes - slot);
-    for (int t = 0; t < T; t++) {
+    for (int t = 0; t < T; t++)
         if (tokens[t] < 0 || tokens[t] >= m->n_vocab)
             return ll_fail("token id %d at position %d is outside the vocabulary (0..%d)", tokens[t], pos0 + t, m->n_vocab - 1);
-        if (from) continue;
-        if (ll_mat_row(&m->tok_embd, tokens[t], e->x + (size_t)t * D)) return -1;
-        if (first_nonfinite_row(e->x + (size_t)t * D, 1, D) == 0)
+    if (!from) {
+        if (e->arch->embed(e, tokens, T, pos0, e->x)) return -1;
+        int t = first_nonfinite_row(e->x, T, D);
+        if (t >= 0)
             return ll_fail("non-finite value (NaN or infinity) at position %d: in the token embedding "
-                           "(token_embd.weight row %d)", position_of(e, pos0, t), tokens[t]);
+                           "(token_embd.weight row %d)", ll_eng_pos(e, pos0, t), tokens[t]);
     }
     bool tap = e->has_tap;
     for (int t = 0; t < T; t++) e->attn_want[t] = tap && e->tap.want_attn && e->tap.want_attn(e->tap.ctx, pos0 + t);
@@ -655,13 +433,13 @@ static int forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *
         e->cur_entry = i;
         e->cur_member = 0;
         if (en->n == 1) {
-            if (layer_forward(e, en->layers[0], slot++, e->x, e->x, T, pos0)) return -1;
+            if (e->arch->layer(e, en->layers[0], slot++, e->x, e->x, T, pos0)) return -1;
         } else { /* parallel group: every member reads x; the entry's output is the mean of their outputs */
             memset(e->acc, 0, (size_t)T * D * sizeof(float));
             int first_slot = slot;
             for (int j = 0; j < en->n; j++) {
                 e->cur_member = j;
-                if (layer_forward(e, en->layers[j], slot++, e->x, e->mo, T, pos0)) return -1;
+                if (e->arch->layer(e, en->layers[j], slot++, e->x, e->mo, T, pos0)) return -1;
                 for (size_t k = 0; k < (size_t)T * D; k++) e->acc[k] += e->mo[k];
             }
             if (e->parallel_kv_mean) mean_group_kv(e, first_slot, en->n, T, pos0);
@@ -679,7 +457,7 @@ static int forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *
     }
     if (mode == LL_LOGITS_ROWS) {   /* the listed rows only: each row's norm and logits are those of ALL */
         for (int k = 0; k < e->n_rows; k++) {
-            rmsnorm(e->xn + (size_t)k * D, e->x + (size_t)e->rows[k] * D, m->output_norm, 1, D, m->rms_eps);
+            e->arch->final_norm(e, e->xn + (size_t)k * D, e->x + (size_t)e->rows[k] * D, 1);
             if (check_finite(e, e->xn + (size_t)k * D, 1, D, pos0, e->rows[k], -2)) return -1;
         }
         if (ll_matmul(e->pool, &e->ws, &m->output, e->xn, e->n_rows, logits, e->exact)) return -1;
@@ -689,7 +467,7 @@ static int forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *
     }
     /* without logits the final norm of the last position still runs, only to check it (D values) */
     int first = mode == LL_LOGITS_ALL ? 0 : T - 1, n = T - first;
-    rmsnorm(e->xn, e->x + (size_t)first * D, m->output_norm, n, D, m->rms_eps);
+    e->arch->final_norm(e, e->xn, e->x + (size_t)first * D, n);
     if (check_finite(e, e->xn, n, D, pos0, first, -2)) return -1;
     if (mode == LL_LOGITS_NONE) return 0;
     if (ll_matmul(e->pool, &e->ws, &m->output, e->xn, n, logits, e->exact)) return -1;
