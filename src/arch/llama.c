@@ -26,8 +26,8 @@ static int llama_layer(ll_engine *e, int layer, int slot, const float *in, float
     if (ll_matmul(P, W, &L->wq, e->xn, T, e->q, ex) || ll_matmul(P, W, &L->wk, e->xn, T, e->k, ex) ||
         ll_matmul(P, W, &L->wv, e->xn, T, e->v, ex))
         return -1;
-    ll_op_rope(e, e->q, T, pos0, H);
-    ll_op_rope(e, e->k, T, pos0, Hkv);
+    ll_op_rope(e, layer, e->q, T, pos0, H);
+    ll_op_rope(e, layer, e->k, T, pos0, Hkv);
     ll_op_attention(e, slot, T, pos0);
     if (ll_matmul(P, W, &L->wo, e->att, T, e->tmp, ex)) return -1;
     for (size_t i = 0; i < (size_t)T * D; i++) e->h[i] = in[i] + e->tmp[i];
@@ -48,7 +48,7 @@ static void llama_final_norm(const ll_engine *e, float *out, const float *x, int
 const ll_arch ll_arch_llama = {"llama", llama_embed, llama_layer, llama_final_norm};
 
 const ll_arch *ll_arch_find(const char *name) {
-    static const ll_arch *const all[] = {&ll_arch_llama};
+    static const ll_arch *const all[] = {&ll_arch_llama, &ll_arch_gemma3};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         if (!strcmp(all[i]->name, name)) return all[i];
     return NULL;

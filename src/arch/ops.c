@@ -18,20 +18,25 @@ void ll_op_rmsnorm(float *out, const float *x, const float *w, int T, int D, flo
     }
 }
 
-/* Rotates adjacent pairs (x[2i], x[2i+1]) of the first rope_dim dims of each head; token t is at position
- * pos0 + t, or at the tree's position. */
-void ll_op_rope(const ll_engine *e, float *x, int T, int pos0, int n_heads) {
+/* Rotates the first rope_dim dims of each head: adjacent pairs (x[2i], x[2i+1]), or with NeoX's layout
+ * (x[i], x[i + rope_dim/2]); token t at position pos0 + t, or at the tree's position. Layer `layer` takes the
+ * sliding-window RoPE base where the model has one for it. */
+void ll_op_rope(const ll_engine *e, int layer, float *x, int T, int pos0, int n_heads) {
     const ll_model *m = e->m;
     int half = m->rope_dim / 2, hd = m->head_dim;
+    const bool swa = m->swa_pattern && (layer + 1) % m->swa_pattern != 0;
+    const float *ct = swa ? e->rope_cos_swa : e->rope_cos, *st = swa ? e->rope_sin_swa : e->rope_sin;
+    const int stride = m->rope_neox ? 1 : 2, off = m->rope_neox ? half : 1;
     for (int t = 0; t < T; t++) {
         int p = ll_eng_pos(e, pos0, t);
-        const float *c = e->rope_cos + (size_t)p * half, *s = e->rope_sin + (size_t)p * half;
+        const float *c = ct + (size_t)p * half, *s = st + (size_t)p * half;
         for (int h = 0; h < n_heads; h++) {
             float *v = x + ((size_t)t * n_heads + h) * hd;
             for (int i = 0; i < half; i++) {
-                float a = v[2 * i], b = v[2 * i + 1];
-                v[2 * i] = a * c[i] - b * s[i];
-                v[2 * i + 1] = a * s[i] + b * c[i];
+                float *pa = v + i * stride, *pb = pa + off;
+                float a = *pa, b = *pb;
+                *pa = a * c[i] - b * s[i];
+                *pb = a * s[i] + b * c[i];
             }
         }
     }
@@ -167,6 +172,31 @@ void ll_op_attention(ll_engine *e, int slot, int T, int pos0) {
     }
     attn_job aj = {e, T, pos0, slot};
     ll_pool_run(e->pool, attn_worker, &aj);
+}
+
+void ll_op_geglu_tanh(float *g, const float *u, size_t n, bool llamacpp) {
+    const float k = 0.7978845608028654f;   /* sqrt(2 / pi) */
+    if (!llamacpp) {   /* PyTorch's gelu(approximate='tanh') in fp32 */
+        for (size_t i = 0; i < n; i++) {
+            float x = g[i];
+            g[i] = 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x))) * u[i];
+        }
+        return;
+    }
+    /* ggml's CPU geglu: outside (-10, 10) 0 or x; inside, x rounded to fp16, gelu of it (ggml's formula) rounded
+     * to fp16 — its table of every half */
+    for (size_t i = 0; i < n; i++) {
+        float x = g[i], y;
+        if (x <= -10.0f) {
+            y = 0.0f;
+        } else if (x >= 10.0f) {
+            y = x;
+        } else {
+            float h = ll_fp16_to_fp32(ll_fp32_to_fp16(x));
+            y = ll_fp16_to_fp32(ll_fp32_to_fp16(0.5f * h * (1.0f + tanhf(k * h * (1.0f + 0.044715f * h * h)))));
+        }
+        g[i] = y * u[i];
+    }
 }
 
 void ll_op_swiglu(float *g, const float *u, size_t n) {

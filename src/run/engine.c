@@ -112,16 +112,20 @@ ll_engine *ll_engine_new(ll_model *m, const ll_order *order, const ll_engine_opt
     if (!(e->kcache = ll_calloc(cache, sizeof(float))) || !(e->vcache = ll_calloc(cache, sizeof(float)))) goto fail;
     e->kv_passes = e->order.n_passes;
     int half = m->rope_dim / 2;
-    if (!(e->rope_cos = ll_malloc((size_t)n_ctx * half * sizeof(float))) ||
-        !(e->rope_sin = ll_malloc((size_t)n_ctx * half * sizeof(float))))
-        goto fail;
-    for (int p = 0; p < n_ctx; p++) {
-        for (int i = 0; i < half; i++) {
-            double inv_freq = pow((double)m->rope_base, -2.0 * i / m->rope_dim);
-            if (m->rope_factors) inv_freq /= m->rope_factors[i];
-            double theta = (double)p * m->rope_pos_scale * inv_freq;
-            e->rope_cos[(size_t)p * half + i] = (float)cos(theta);
-            e->rope_sin[(size_t)p * half + i] = (float)sin(theta);
+    for (int table = 0; table < (m->swa_pattern ? 2 : 1); table++) {
+        float *c = ll_malloc((size_t)n_ctx * half * sizeof(float)), *s = ll_malloc((size_t)n_ctx * half * sizeof(float));
+        if (table) e->rope_cos_swa = c, e->rope_sin_swa = s;
+        else e->rope_cos = c, e->rope_sin = s;
+        if (!c || !s) goto fail;
+        double base = table ? m->rope_base_swa : m->rope_base;
+        for (int p = 0; p < n_ctx; p++) {
+            for (int i = 0; i < half; i++) {
+                double inv_freq = pow(base, -2.0 * i / m->rope_dim);
+                if (m->rope_factors) inv_freq /= m->rope_factors[i];
+                double theta = (double)p * m->rope_pos_scale * inv_freq;
+                c[(size_t)p * half + i] = (float)cos(theta);
+                s[(size_t)p * half + i] = (float)sin(theta);
+            }
         }
     }
     if (!(e->scores = ll_malloc((size_t)ll_pool_size(e->pool) * ATTN_QB * n_ctx * sizeof(float)))) goto fail;
@@ -152,6 +156,8 @@ void ll_engine_free(ll_engine *e) {
     free(e->vcache);
     free(e->rope_cos);
     free(e->rope_sin);
+    free(e->rope_cos_swa);
+    free(e->rope_sin_swa);
     free(e->scores);
     free(e->gather);
     free(e);

@@ -22,6 +22,7 @@ struct ll_engine {
     ll_workspace ws;
     float *kcache, *vcache;   /* [n_passes][n_ctx][kv_dim] */
     float *rope_cos, *rope_sin; /* [n_ctx][rope_dim/2] */
+    float *rope_cos_swa, *rope_sin_swa; /* the same for the sliding-window layers' RoPE base, or NULL */
     /* activation buffers for up to cap tokens */
     int cap;
     float *x, *xn, *h, *q, *k, *v, *att, *tmp, *g, *u, *acc, *mo;
