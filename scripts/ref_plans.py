@@ -94,6 +94,27 @@ def make_parallel_mean():
     return ParallelMean
 
 
+def make_own_type():
+    import torch
+
+    class OwnType(torch.nn.Module):
+        """Gemma 3: a decoder layer run with the RoPE of its own layer type (sliding or full attention), wherever
+        the plan puts it. transformers picks a layer's position embeddings by its index in the layer list
+        (config.layer_types[i]), which in a rebuilt list is the place, not the layer; layerlab keeps each
+        layer's own, as the weights were trained with it. (Below the 512-token window the two masks agree.)"""
+
+        def __init__(self, module, pe):
+            super().__init__()
+            self.module = module
+            self.pe = pe
+
+        def forward(self, hidden_states, *args, **kwargs):
+            kwargs["position_embeddings"] = self.pe
+            return self.module(hidden_states, *args, **kwargs)
+
+    return OwnType
+
+
 class PlanRunner:
     def __init__(self, model_path):
         import torch
@@ -108,14 +129,25 @@ class PlanRunner:
         self.L = len(self.orig)
         assert self.L == self.inner.config.num_hidden_layers
         self.ParallelMean = make_parallel_mean()
+        self.OwnType = make_own_type()
+        self.types = getattr(self.inner.config, "layer_types", None)   # Gemma 3: per layer, sliding or full
 
     def run(self, ids, order=None):
         torch = self.torch
         cfg = self.inner.config
         saved = self.inner.layers
+        saved_types = self.types
         if order is not None:
-            mods = [self.orig[e] if isinstance(e, int) else self.ParallelMean([self.orig[i] for i in e])
-                    for e in order]
+            layer = lambda i: self.orig[i]
+            if self.types is not None:   # each layer with its own type's RoPE (OwnType)
+                assert len(ids) <= cfg.sliding_window, "the window would mask local layers: not modelled here"
+                pos = torch.arange(len(ids))[None]
+                x = torch.zeros(1, len(ids), cfg.hidden_size)
+                pe = {t: self.inner.rotary_emb(x, pos, t) for t in set(self.types)}
+                layer = lambda i: self.OwnType(self.orig[i], pe[self.types[i]])
+                flat = [e if isinstance(e, int) else e[0] for e in order]
+                cfg.layer_types = [self.types[i] for i in flat]   # only sizes the list; OwnType sets the RoPE
+            mods = [layer(e) if isinstance(e, int) else self.ParallelMean([layer(i) for i in e]) for e in order]
             self.inner.layers = torch.nn.ModuleList(mods)
             # LlamaModel.forward iterates self.layers[:config.num_hidden_layers]: without this a plan
             # longer than the model (repeat_block) would be cut silently
@@ -127,6 +159,8 @@ class PlanRunner:
         finally:
             self.inner.layers = saved
             cfg.num_hidden_layers = self.L
+            if saved_types is not None:
+                cfg.layer_types = saved_types
 
 
 def store(model_path, ids, logits, spec, path, topk):
