@@ -73,10 +73,10 @@ PROMPTS = [
     "release oxygen, and store the energy as sugars that feed almost every living thing on Earth.",
     "def add(a, b): return a + b  # sum of two numbers",
 ]
-EXACT_LEN = (1, 24)           # (index, token count) that must hold
+EXACT_LEN = (1, 24)           # (index, token count) that must hold (SmolLM2's tokenizer)
 MIN_T, MAX_T = 5, 40
 
-PLAN = "skip:10"              # the one non-trivial plan checked (cosine --reduce flat)
+PLAN = "skip:10"              # the one non-trivial plan checked (cosine --reduce flat): skip:L//3, set in main
 SWEEP = [0.02, 0.1, 0.3]      # --eps-sweep values
 ABS_EPS = 0.05                # --threshold absolute --eps
 QUERY_POS = 7                 # --position
@@ -156,6 +156,11 @@ class Reference:
                            for l in self.layers]
         assert self.gate_norms[0].shape == (self.F,)
         self._rec = None
+        # Gemma 3: each layer runs with its own layer type's RoPE wherever the plan puts it (ref_plans.OwnType)
+        self.types = getattr(cfg, "layer_types", None)
+        if self.types is not None:
+            import ref_plans
+            self.OwnType = ref_plans.make_own_type()
         for l in self.layers:
             l.register_forward_hook(self._layer_hook)
             l.self_attn.register_forward_hook(self._attn_hook)
@@ -195,7 +200,16 @@ class Reference:
             order = list(range(self.L))
         assert all(isinstance(e, int) for e in order), "parallel groups are not supported by this reference"
         saved = self.inner.layers
-        self.inner.layers = torch.nn.ModuleList([self.layers[e] for e in order])
+        saved_types = self.types
+        mods = [self.layers[e] for e in order]
+        if self.types is not None:
+            assert len(ids) <= cfg.sliding_window
+            pos = torch.arange(len(ids))[None]
+            x = torch.zeros(1, len(ids), cfg.hidden_size)
+            pe = {t: self.inner.rotary_emb(x, pos, t) for t in set(self.types)}
+            mods = [self.OwnType(self.layers[e], pe[self.types[e]]) for e in order]
+            cfg.layer_types = [self.types[e] for e in order]
+        self.inner.layers = torch.nn.ModuleList(mods)
         # LlamaModel.forward iterates self.layers[:config.num_hidden_layers]
         cfg.num_hidden_layers = len(order)
         self._rec = {"states": [], "attn": [], "gates": [], "xnorm": []}
@@ -208,6 +222,8 @@ class Reference:
             self._rec = None
             self.inner.layers = saved
             cfg.num_hidden_layers = self.L
+            if saved_types is not None:
+                cfg.layer_types = saved_types
         E, T = len(order), len(ids)
         assert len(rec["states"]) == E + 1 and len(rec["attn"]) == E and len(rec["gates"]) == E, \
             f"hooks caught {len(rec['states'])} states, {len(rec['attn'])} attention, {len(rec['gates'])} gates"
@@ -769,6 +785,7 @@ def compare(R, checks, cfg, prompts, ids, order, samples=None, psamples=None):
 
 
 def main():
+    global PLAN
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", nargs="?", default=os.path.join(ROOT, ".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
     ap.add_argument("--layerlab", default=os.path.join(ROOT, "build/layerlab"))
@@ -827,7 +844,8 @@ def main():
     for p, t in zip(PROMPTS, ids):
         assert MIN_T <= len(t) <= MAX_T, f"prompt of {len(t)} tokens (want {MIN_T}..{MAX_T}): {p!r}"
         assert "\n" not in p and p == p.strip()
-    assert len(ids[EXACT_LEN[0]]) == EXACT_LEN[1], f"prompt {EXACT_LEN[0]} has {len(ids[EXACT_LEN[0]])} tokens"
+    if os.path.basename(a.model).startswith("SmolLM2"):
+        assert len(ids[EXACT_LEN[0]]) == EXACT_LEN[1], f"prompt {EXACT_LEN[0]} has {len(ids[EXACT_LEN[0]])} tokens"
 
     ref = samples = psamples = None
     if stored is None:
@@ -838,6 +856,7 @@ def main():
     t_load = time.time() - t0
 
     order = None
+    PLAN = f"skip:{cfg['layers'] // 3}"   # skip:10 on SmolLM2's 30 layers
     if not a.no_plan:
         import ref_plans  # numpy only (its torch imports are inside the functions that run a model)
         L = cfg["layers"]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `layerlab probe` (cosine flat/token/last + variance, block-influence and --span, attention-id with its
-# options, mlp-regions, and cosine under --plan skip:10) on SmolLM2-135M against an independent
+# options, mlp-regions, and cosine under --plan skip:L/3) on SmolLM2-135M (and, in the stored mode, on Gemma 3
+# 270M: tests/ref/probes/gemma3.json, where each layer keeps its own RoPE as in ref_plans.py) against an independent
 # PyTorch/transformers reference (scripts/ref_probes.py: forward hooks on the dequantized fp32 model, eager
 # attention, the same token ids). The tolerances, each with its reason, are in that script next to the
 # assertions: cosines 1e-4 abs, variance 1e-4 rel, block influence 1e-4 abs, attention-ID counts +-1 per
@@ -36,5 +37,13 @@ if [ "$live" = 1 ]; then
 fi
 [ -f "$REF" ] || { echo "FAIL: stored reference $REF is missing" >&2; exit 1; }
 echo "mode: stored reference $REF"
-exec "$PY" "$SRC/scripts/ref_probes.py" "$SMOLLM2" --layerlab "$LAYERLAB" --from-ref "$REF" \
+"$PY" "$SRC/scripts/ref_probes.py" "$SMOLLM2" --layerlab "$LAYERLAB" --from-ref "$REF" \
     ${PROBES_RECORD:+--record "$PROBES_RECORD"}
+# Gemma 3 270M (scripts/setup-test.sh fetches it), against its stored reference the same way
+G=$(dirname "$SMOLLM2")/gemma-3-270m-Q4_K_M.gguf
+if [ -f "$G" ]; then
+    echo "mode: stored reference $SRC/tests/ref/probes/gemma3.json"
+    "$PY" "$SRC/scripts/ref_probes.py" "$G" --layerlab "$LAYERLAB" --from-ref "$SRC/tests/ref/probes/gemma3.json"
+else
+    echo "note: $G missing (scripts/setup-test.sh fetches it): Gemma 3's probes not checked"
+fi
