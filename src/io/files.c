@@ -150,13 +150,21 @@ int ll_out_open(ll_out *o, const char *path, bool binary) {
     if (n >= sizeof o->path) return ll_fail("output path too long: '%.64s...'", path);
     memcpy(o->path, path, n + 1);
     int fd = -1;
+    /* the name goes into the signal handler's table before the file exists: a signal between open() and the
+     * table would leave the file behind (the handler's unlink of a name not yet created fails harmlessly; a
+     * stale file of this pid's naming, met as EEXIST, may be removed by it, which is as well) */
     for (int k = 0; k < 1000 && fd < 0; k++) {
         snprintf(o->tmp, sizeof o->tmp, "%s.tmp-%ld-%d", path, (long)getpid(), k);
+        o->slot = slot_take(o->tmp);
         fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST) return ll_fail("cannot create '%s': %s", o->tmp, strerror(errno));
+        if (fd < 0) {
+            int e = errno;
+            slot_release(o->slot);
+            o->slot = -1;
+            if (e != EEXIST) return ll_fail("cannot create '%s': %s", o->tmp, strerror(e));
+        }
     }
     if (fd < 0) return ll_fail("cannot create a temporary file beside '%s'", path);
-    o->slot = slot_take(o->tmp);
     if (!(o->f = fdopen(fd, "wb"))) {
         int e = errno;
         close(fd);
