@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,6 +95,36 @@ int ll_out_check(const char *path) {
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
         return ll_fail("refusing to write '%s': it is %s, and an output replaces only a regular file", path,
                        kind_of(st.st_mode));
+    return 0;
+}
+
+int ll_map_input(const char *path, const char *what, void **map, size_t *size) {
+    *map = NULL;
+    *size = 0;
+    int fd = ll_open_input(path, what);
+    if (fd < 0) return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return ll_fail("%s: cannot stat: %s", path, strerror(e));
+    }
+    if ((uint64_t)st.st_size > SIZE_MAX) {
+        close(fd);
+        return ll_fail("%s: file too large to map (%lld bytes)", path, (long long)st.st_size);
+    }
+    size_t n = (size_t)st.st_size;
+    if (n) {
+        void *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return ll_fail("%s: cannot map %zu bytes: %s", path, n, strerror(e));
+        }
+        *map = p;
+    }
+    close(fd);
+    *size = n;
     return 0;
 }
 

@@ -21,6 +21,10 @@ int ll_open_input(const char *path, const char *what);
 /* The same as a stdio stream ("rb"); NULL with the error set. */
 FILE *ll_fopen_input(const char *path, const char *what);
 
+/* Maps a regular input file read-only (ll_open_input, then mmap): *map and *size, *map NULL for an empty file.
+ * 0, or -1 with the error set. Unmap with munmap(*map, *size). */
+int ll_map_input(const char *path, const char *what, void **map, size_t *size);
+
 /* Everything an open descriptor yields until end of file, NUL-terminated (*len without the NUL); path
  * names it in messages. NULL with the error set. */
 char *ll_read_fd(int fd, const char *path, size_t *len);

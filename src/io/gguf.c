@@ -15,16 +15,12 @@
  */
 #include "gguf.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "io/files.h"
 #include "tensor/dtype.h"
@@ -585,30 +581,9 @@ ll_gguf *ll_gguf_from_memory(const void *data, size_t size, const char *label) {
 
 ll_gguf *ll_gguf_open(const char *path) {
     if (!path) { ll_fail("ll_gguf_open: no path"); return NULL; }
-    int fd = ll_open_input(path, "GGUF file");
-    if (fd < 0) return NULL;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        ll_fail("%s: cannot stat: %s", path, strerror(errno));
-        close(fd);
-        return NULL;
-    }
-    if ((uint64_t)st.st_size > SIZE_MAX) {
-        ll_fail("%s: file too large to map (%lld bytes)", path, (long long)st.st_size);
-        close(fd);
-        return NULL;
-    }
-    size_t size = (size_t)st.st_size;
-    void *map = NULL;
-    if (size) {
-        map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map == MAP_FAILED) {
-            ll_fail("%s: cannot map %zu bytes: %s", path, size, strerror(errno));
-            close(fd);
-            return NULL;
-        }
-    }
-    close(fd);
+    void *map;
+    size_t size;
+    if (ll_map_input(path, "GGUF file", &map, &size)) return NULL;
     static const uint8_t empty[1];
     ll_gguf *g = gguf_new(map ? map : empty, size, path);
     if (!g) {

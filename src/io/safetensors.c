@@ -2,13 +2,9 @@
 #include "io/safetensors.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "io/files.h"
 #include "tensor/dtype.h"
@@ -223,25 +219,9 @@ ll_st *ll_st_from_memory(const void *data, size_t size, const char *label) {
 }
 
 ll_st *ll_st_open(const char *path) {
-    int fd = ll_open_input(path, "safetensors file");
-    if (fd < 0) return NULL;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        ll_fail("%s: cannot stat: %s", path, strerror(errno));
-        close(fd);
-        return NULL;
-    }
-    size_t size = (size_t)st.st_size;
-    void *map = NULL;
-    if (size) {
-        map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map == MAP_FAILED) {
-            ll_fail("%s: cannot map %zu bytes: %s", path, size, strerror(errno));
-            close(fd);
-            return NULL;
-        }
-    }
-    close(fd);
+    void *map;
+    size_t size;
+    if (ll_map_input(path, "safetensors file", &map, &size)) return NULL;
     static const uint8_t empty[1];
     ll_st *s = st_new(map ? map : empty, size, path);
     if (!s) {

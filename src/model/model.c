@@ -2,8 +2,6 @@
  * place and checking every shape against the hyperparameters. */
 #include "model.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -11,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "io/gguf.h"
 #include "io/files.h"
@@ -289,21 +285,8 @@ done:
 /* ----------------------------------------------------------- llama2.c ---- */
 
 static int map_file(const char *path, void **map, size_t *size) {
-    int fd = ll_open_input(path, "model");
-    if (fd < 0) return -1;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return ll_fail("cannot stat '%s': %s", path, strerror(errno));
-    }
-    *size = (size_t)st.st_size;
-    if (*size == 0) {
-        close(fd);
-        return ll_fail("'%s' is empty", path);
-    }
-    *map = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (*map == MAP_FAILED) return ll_fail("cannot map '%s': %s", path, strerror(errno));
+    if (ll_map_input(path, "model", map, size)) return -1;
+    if (*size == 0) return ll_fail("'%s' is empty", path);
     return 0;
 }
 
