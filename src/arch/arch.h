@@ -37,6 +37,12 @@ void ll_op_rope(const ll_engine *e, int layer, float *x, int T, int pos0, int n_
  * positions pos0..: causal, or the tree's ranges; fp16 rounding of K, V, Q and the weights in --llamacpp mode;
  * the attention tap. The result in e->att. */
 void ll_op_attention(ll_engine *e, int slot, int T, int pos0);
+/* e->q, e->k, e->v = the layer's Q/K/V projections of RMSNorm(in) with its attn_norm (T rows) */
+int ll_op_qkv(ll_engine *e, const ll_layer *L, const float *in, int T);
+/* the gated MLP of x (T rows, already normed): gate and up projections, the MLP tap on the gate pre-activations,
+ * act (ll_op_swiglu or the exact / --llamacpp GeGLU), the down projection into e->tmp */
+enum { LL_ACT_SILU, LL_ACT_GELU_TANH };
+int ll_op_gated_mlp(ll_engine *e, const ll_layer *L, const float *x, int T, int pos0, int act);
 /* g[i] = silu(g[i]) * u[i] */
 void ll_op_swiglu(float *g, const float *u, size_t n);
 /* g[i] = gelu_tanh(g[i]) * u[i]: PyTorch's approximate='tanh' in fp32, or (llamacpp) as ggml computes it through

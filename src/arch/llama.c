@@ -17,27 +17,17 @@ static int llama_embed(ll_engine *e, const int32_t *tokens, int T, int pos0, flo
 static int llama_layer(ll_engine *e, int layer, int slot, const float *in, float *out, int T, int pos0) {
     const ll_model *m = e->m;
     const ll_layer *L = &m->layers[layer];
-    int D = m->n_embd, H = m->n_head, Hkv = m->n_head_kv, F = m->n_ff;
-    ll_pool *P = e->pool;
-    ll_workspace *W = &e->ws;
-    int ex = e->exact;
-
-    ll_op_rmsnorm(e->xn, in, L->attn_norm, T, D, m->rms_eps);
-    if (ll_matmul(P, W, &L->wq, e->xn, T, e->q, ex) || ll_matmul(P, W, &L->wk, e->xn, T, e->k, ex) ||
-        ll_matmul(P, W, &L->wv, e->xn, T, e->v, ex))
-        return -1;
-    ll_op_rope(e, layer, e->q, T, pos0, H);
-    ll_op_rope(e, layer, e->k, T, pos0, Hkv);
+    const size_t n = (size_t)T * m->n_embd;
+    if (ll_op_qkv(e, L, in, T)) return -1;
+    ll_op_rope(e, layer, e->q, T, pos0, m->n_head);
+    ll_op_rope(e, layer, e->k, T, pos0, m->n_head_kv);
     ll_op_attention(e, slot, T, pos0);
-    if (ll_matmul(P, W, &L->wo, e->att, T, e->tmp, ex)) return -1;
-    for (size_t i = 0; i < (size_t)T * D; i++) e->h[i] = in[i] + e->tmp[i];
+    if (ll_matmul(e->pool, &e->ws, &L->wo, e->att, T, e->tmp, e->exact)) return -1;
+    for (size_t i = 0; i < n; i++) e->h[i] = in[i] + e->tmp[i];
 
-    ll_op_rmsnorm(e->xn, e->h, L->ffn_norm, T, D, m->rms_eps);
-    if (ll_matmul(P, W, &L->w_gate, e->xn, T, e->g, ex) || ll_matmul(P, W, &L->w_up, e->xn, T, e->u, ex)) return -1;
-    if (e->has_tap && e->tap.gate) e->tap.gate(e->tap.ctx, e->cur_entry, e->cur_member, e->g, T, pos0);
-    ll_op_swiglu(e->g, e->u, (size_t)T * F);
-    if (ll_matmul(P, W, &L->w_down, e->g, T, e->tmp, ex)) return -1;
-    for (size_t i = 0; i < (size_t)T * D; i++) out[i] = e->h[i] + e->tmp[i];
+    ll_op_rmsnorm(e->xn, e->h, L->ffn_norm, T, m->n_embd, m->rms_eps);
+    if (ll_op_gated_mlp(e, L, e->xn, T, pos0, LL_ACT_SILU)) return -1;
+    for (size_t i = 0; i < n; i++) out[i] = e->h[i] + e->tmp[i];
     return 0;
 }
 

@@ -199,6 +199,27 @@ void ll_op_geglu_tanh(float *g, const float *u, size_t n, bool llamacpp) {
     }
 }
 
+int ll_op_qkv(ll_engine *e, const ll_layer *L, const float *in, int T) {
+    const ll_model *m = e->m;
+    ll_op_rmsnorm(e->xn, in, L->attn_norm, T, m->n_embd, m->rms_eps);
+    return ll_matmul(e->pool, &e->ws, &L->wq, e->xn, T, e->q, e->exact) ||
+                   ll_matmul(e->pool, &e->ws, &L->wk, e->xn, T, e->k, e->exact) ||
+                   ll_matmul(e->pool, &e->ws, &L->wv, e->xn, T, e->v, e->exact)
+               ? -1
+               : 0;
+}
+
+int ll_op_gated_mlp(ll_engine *e, const ll_layer *L, const float *x, int T, int pos0, int act) {
+    const size_t n = (size_t)T * e->m->n_ff;
+    if (ll_matmul(e->pool, &e->ws, &L->w_gate, x, T, e->g, e->exact) ||
+        ll_matmul(e->pool, &e->ws, &L->w_up, x, T, e->u, e->exact))
+        return -1;
+    if (e->has_tap && e->tap.gate) e->tap.gate(e->tap.ctx, e->cur_entry, e->cur_member, e->g, T, pos0);
+    if (act == LL_ACT_SILU) ll_op_swiglu(e->g, e->u, n);
+    else ll_op_geglu_tanh(e->g, e->u, n, !e->exact);
+    return ll_matmul(e->pool, &e->ws, &L->w_down, e->g, T, e->tmp, e->exact);
+}
+
 void ll_op_swiglu(float *g, const float *u, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float x = g[i];
