@@ -48,6 +48,14 @@ static size_t rec_bytes(uint32_t type) {
     }
 }
 
+/* the 32-element types: the offset C their quants are stored with (w + C, unsigned), the activation block's
+ * bytes and where its quants start in it (q8_1 for q4_1, else q8_0) */
+static inline int wt_offset(uint32_t type) {
+    return type == LL_TYPE_Q8_0 ? 128 : type == LL_TYPE_Q4_0 ? 8 : type == LL_TYPE_Q5_0 ? 16 : 0;
+}
+static inline size_t act_bytes(uint32_t type) { return type == LL_TYPE_Q4_1 ? LL_Q8_1_SIZE : LL_Q8_0_SIZE; }
+static inline size_t act_qoff(uint32_t type) { return type == LL_TYPE_Q4_1 ? 4 : 2; }
+
 static int64_t blck(uint32_t type) { return type == LL_TYPE_Q6_K ? LL_QK_K : LL_QK; }
 
 size_t ll_x86_lane_pack_size(uint32_t type, int64_t nrows, int64_t K) {
@@ -200,8 +208,8 @@ void ll_x86_lane_prep(uint32_t type, int64_t K, const void *vx, size_t xrow, int
     }
     aux32 *aux = vaux;
     const int64_t nb = K / LL_QK;
-    const int C = type == LL_TYPE_Q8_0 ? 128 : type == LL_TYPE_Q4_0 ? 8 : type == LL_TYPE_Q5_0 ? 16 : 0;
-    const size_t bsz = type == LL_TYPE_Q4_1 ? LL_Q8_1_SIZE : LL_Q8_0_SIZE, qo = type == LL_TYPE_Q4_1 ? 4 : 2;
+    const int C = wt_offset(type);
+    const size_t bsz = act_bytes(type), qo = act_qoff(type);
     for (int64_t t = 0; t < nt; t++) {
         const uint8_t *x = (const uint8_t *)vx + (size_t)t * xrow;
         for (int64_t b = 0; b < nb; b++, x += bsz) {
@@ -223,8 +231,7 @@ static inline __attribute__((always_inline)) void lane_tile(uint32_t type, int64
                                                             int NT, float *y, int64_t ldy) {
     __m512 acc[8];
     for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_ps();
-    const size_t rb = rec_bytes(type), ybsz = type == LL_TYPE_Q4_1 ? LL_Q8_1_SIZE : LL_Q8_0_SIZE;
-    const size_t qo = type == LL_TYPE_Q4_1 ? 4 : 2;
+    const size_t rb = rec_bytes(type), ybsz = act_bytes(type), qo = act_qoff(type);
     const __m512i lo4 = _mm512_set1_epi8(15), b16 = _mm512_set1_epi8(16);
     for (int64_t b = 0; b < nb; b++, rec += rb) {
         if (NT <= 2) /* few tokens: bound by the weight stream */
@@ -324,8 +331,7 @@ static inline __m256i q5_bits(const uint8_t *mk, int h) {
 static inline __attribute__((always_inline)) void lane_tile(uint32_t type, int64_t nb, const uint8_t *rec,
                                                             const uint8_t *x, size_t xrow, const aux32 *aux,
                                                             int NT, float *y, int64_t ldy) {
-    const size_t rb = rec_bytes(type), ybsz = type == LL_TYPE_Q4_1 ? LL_Q8_1_SIZE : LL_Q8_0_SIZE;
-    const size_t qo = type == LL_TYPE_Q4_1 ? 4 : 2;
+    const size_t rb = rec_bytes(type), ybsz = act_bytes(type), qo = act_qoff(type);
     const int cpm = type == LL_TYPE_Q8_0 ? 1 : type == LL_TYPE_Q5_0 ? 4 : 8;   /* chunks per vpmaddwd */
     const __m256i lo4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
     for (int h = 0; h < 2; h++) {
@@ -486,15 +492,14 @@ void ll_x86_lane_gemm(uint32_t type, int64_t K, const void *pack, int64_t g0, in
 static inline int block_isum(uint32_t type, const uint8_t *wb, const uint8_t *yq) {
     uint8_t q[32];
     block_quants(type, wb, q);
-    const int C = type == LL_TYPE_Q8_0 ? 128 : type == LL_TYPE_Q4_0 ? 8 : type == LL_TYPE_Q5_0 ? 16 : 0;
+    const int C = wt_offset(type);
     int dot = 0;
     for (int i = 0; i < 32; i++) dot += ((int)q[i] - C) * (int8_t)yq[i];
     return dot;
 }
 
 static inline float lane_dot(uint32_t type, int64_t n, const uint8_t *w, const uint8_t *x) {
-    const size_t wb = rec_bytes(type) / G, yb = type == LL_TYPE_Q4_1 ? LL_Q8_1_SIZE : LL_Q8_0_SIZE;
-    const size_t qo = type == LL_TYPE_Q4_1 ? 4 : 2;
+    const size_t wb = rec_bytes(type) / G, yb = act_bytes(type), qo = act_qoff(type);
     float acc = 0.0f;
     for (int64_t b = 0; b < n / LL_QK; b++, w += wb, x += yb) {
         acc = fmaf(h2f(w) * h2f(x), (float)block_isum(type, w, x + qo), acc);

@@ -184,14 +184,11 @@ int ll_matmul(ll_pool *pool, ll_workspace *ws, const ll_mat *W, const float *x, 
                                       ll_type_name(tt->vec_dot_type));
         const bool lane = W->pack != NULL;
         const size_t xq_bytes = (j.xq_row * (size_t)T + 63) / 64 * 64;
-        const size_t aux_bytes = lane ? ll_lane_aux_bytes(W->type, W->ncols) * (size_t)T : 0;
-        j.xq_out = ws_get(ws, xq_bytes + aux_bytes);
+        j.aux_row = lane ? ll_lane_aux_bytes(W->type, W->ncols) : 0;
+        j.xq_out = ws_get(ws, xq_bytes + j.aux_row * (size_t)T);
         if (!j.xq_out) return -1;
         j.dt = dt;
-        if (lane) {
-            j.aux = (char *)j.xq_out + xq_bytes;
-            j.aux_row = ll_lane_aux_bytes(W->type, W->ncols);
-        }
+        if (lane) j.aux = (char *)j.xq_out + xq_bytes;
         ll_pool_run(pool, quantize_rows, &j);
         j.xq = j.xq_out;
         if (lane) {

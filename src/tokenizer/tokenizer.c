@@ -541,9 +541,10 @@ ll_tokenizer *ll_tokenizer_from_hf_json(const char *path) {
     const cJSON *unk = cJSON_GetObjectItemCaseSensitive(model, "unk_token");
     const char *names[3] = {cJSON_IsString(unk) ? unk->valuestring : "[UNK]", "[CLS]", "[SEP]"};
     int32_t *ids[3] = {&t->unk, &t->bos, &t->eos};
-    for (int k = 0; k < 3; k++)
-        for (int32_t i = 0; i < t->n_vocab; i++)
-            if (t->ctrl[i] && t->len[i] == strlen(names[k]) && !memcmp(piece(t, i), names[k], t->len[i])) *ids[k] = i;
+    for (int k = 0; k < 3; k++) {   /* added tokens keep their text, so the piece map finds them */
+        int32_t id = tok_map_get(&t->pieces, names[k], strlen(names[k]));
+        if (id >= 0 && t->ctrl[id]) *ids[k] = id;
+    }
     if (t->unk < 0) {
         ll_fail("%s: the unknown token '%.64s' is not among added_tokens", path, names[0]);
         goto fail;
