@@ -28,6 +28,16 @@ ids; SmolLM2's rule adds no BOS). Everything is captured with forward hooks, in 
 The measurements are then computed here in float64 with numpy from these tensors, following the
 definitions below (which are docs/PROBES.md's), and compared with `layerlab probe KIND ... --json`.
 
+A BERT encoder (MODEL a Hugging Face directory: all-MiniLM-L6-v2, tests/ref/probes/minilm.json, run by
+tests/test_probes_bert.sh) is loaded as BertModel from the safetensors (float32, eager attention; live mode
+needs torch + transformers only) and captured by BertReference: state 0 = the embeddings' output (after their
+LayerNorm), state e = the e-th BertLayer's output (post-LayerNorm; no final norm, so state E is
+last_hidden_state); A = each `attention.self`'s softmax over ALL T keys (bidirectional); the "gates" are each
+`intermediate.dense` output (W_up x + b before GELU, the engine's MLP tap for bert) with ||w_k|| the rows of that
+weight. The ids are still `layerlab tokenize`'s ([CLS] text, no [SEP]: what `layerlab probe` runs). Where the
+definitions below say keys j <= i, an encoder's query has all T keys, and density = ID / (H T) at any query
+position (checked for every attention-id variant on encoders).
+
 Definitions (E = number of entries, states 0..E; all means in float64):
   cosine --reduce flat   per sample, each state flattened over positions x hidden; cos between every pair
                          of states; mean over samples
@@ -53,9 +63,11 @@ Definitions (E = number of entries, states 0..E; all means in float64):
 Every comparison prints its tolerance and the reason for it; --record FILE writes the table of maximum
 absolute / relative errors (Markdown) for docs/PROBES.md. Exit status 0 when everything agrees.
 
-Usage: ref_probes.py [MODEL.gguf] [--layerlab build/layerlab] [--record FILE] [--no-plan]
+Usage: ref_probes.py [MODEL.gguf | MODEL_DIR] [--layerlab build/layerlab] [--record FILE] [--no-plan]
                      [--save-ref FILE | --reference-only [--save-ref FILE] | --from-ref FILE]
   regenerate the stored reference:  .venv/bin/python scripts/ref_probes.py --save-ref tests/ref/probes/smollm2.json
+  MiniLM's (torch + transformers):  python scripts/ref_probes.py .cache/models/all-MiniLM-L6-v2 \
+                                        --reference-only --save-ref tests/ref/probes/minilm.json
 """
 import argparse, datetime, hashlib, json, math, os, platform, subprocess, sys, tempfile, time
 
@@ -121,7 +133,14 @@ def as_order(lst):
     return [tuple(e) if isinstance(e, list) else e for e in lst]
 
 
+def is_hf_dir(path):
+    """A Hugging Face directory (config.json + model.safetensors: the BERT encoders) rather than a GGUF file."""
+    return os.path.isdir(path)
+
+
 def sha256(path):
+    if is_hf_dir(path):   # as layerlab's provenance: the weights file
+        path = os.path.join(path, "model.safetensors")
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -248,6 +267,90 @@ class Reference:
                 "norms": [self.gate_norms[e] for e in order]}
 
 
+class BertReference:
+    """The same captures for a BERT encoder (BertModel from a Hugging Face directory, float32, eager attention),
+    run on the ids as given with token_type_ids 0 and an all-ones attention mask. BERT has no final norm (its
+    layers are post-LayerNorm), so state E is transformers' last_hidden_state:
+      * state 0 = the output of `embeddings` (after its LayerNorm), state e = the output of the e-th BertLayer
+        called (after its output LayerNorm);
+      * attention weights A [H, T, T] = the second output of each `attention.self` (eager: the softmax over
+        ALL keys, bidirectional);
+      * "gates" g [T, n_ff] = the output of each `intermediate.dense` (W_up x + b, the pre-activation before
+        GELU; x = the attention block's LayerNorm output), norms = the rows of that weight."""
+
+    def __init__(self, model_dir, threads=1):
+        import torch
+        import transformers
+        from transformers import BertModel
+        transformers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.set_verbosity_error()   # the pooler's weights are "unexpected" without a pooler
+        torch.set_num_threads(threads)
+        self.torch = torch
+        self.model = BertModel.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="eager",
+                                               add_pooling_layer=False)
+        self.model.eval()
+        self.enc = self.model.encoder
+        self.layers = list(self.enc.layer)
+        self.L = len(self.layers)
+        cfg = self.model.config
+        assert cfg.model_type == "bert" and not cfg.is_decoder
+        self.H, self.D, self.F = cfg.num_attention_heads, cfg.hidden_size, cfg.intermediate_size
+        self.gate_norms = [np.linalg.norm(l.intermediate.dense.weight.detach().double().numpy(), axis=1)
+                           for l in self.layers]
+        assert self.gate_norms[0].shape == (self.F,)
+        self._rec = None
+        self.model.embeddings.register_forward_hook(self._state_hook)
+        for l in self.layers:
+            l.register_forward_hook(self._state_hook)
+            l.attention.self.register_forward_hook(self._attn_hook)
+            l.intermediate.dense.register_forward_hook(self._gate_hook)
+
+    _first = staticmethod(Reference._first)
+    _attn_hook = Reference._attn_hook
+    _gate_hook = Reference._gate_hook
+
+    def _state_hook(self, _m, _inp, out):
+        if self._rec is not None:
+            self._rec["states"].append(self._first(out)[0].detach().double().numpy())
+
+    def run(self, ids, order=None, check_outputs=False):
+        torch = self.torch
+        if order is None:
+            order = list(range(self.L))
+        assert all(isinstance(e, int) for e in order), "parallel groups are not supported by this reference"
+        saved = self.enc.layer
+        # BertEncoder runs every module of the list (no num_hidden_layers cut)
+        self.enc.layer = torch.nn.ModuleList([self.layers[e] for e in order])
+        self._rec = {"states": [], "attn": [], "gates": [], "xnorm": []}
+        x = torch.tensor([ids], dtype=torch.long)
+        try:
+            with torch.no_grad():
+                out = self.model(input_ids=x, attention_mask=torch.ones_like(x), token_type_ids=torch.zeros_like(x),
+                                 output_hidden_states=check_outputs, output_attentions=check_outputs)
+            rec = self._rec
+        finally:
+            self._rec = None
+            self.enc.layer = saved
+        E, T = len(order), len(ids)
+        assert len(rec["states"]) == E + 1 and len(rec["attn"]) == E and len(rec["gates"]) == E, \
+            f"hooks caught {len(rec['states'])} states, {len(rec['attn'])} attention, {len(rec['gates'])} gates"
+        states, attn, gates = np.stack(rec["states"]), np.stack(rec["attn"]), np.stack(rec["gates"])
+        assert states.shape == (E + 1, T, self.D) and attn.shape == (E, self.H, T, T) and gates.shape == (E, T, self.F)
+        assert np.array_equal(out.last_hidden_state[0].double().numpy(), states[E]), "last_hidden_state != state E"
+        if check_outputs:
+            # transformers' own outputs: hidden_states 0..E are states 0..E (no final norm), attentions too;
+            # every softmax row over all T keys sums to 1 (bidirectional: no causal mask)
+            hs = out.hidden_states
+            assert len(hs) == E + 1, f"{len(hs)} hidden_states"
+            for s in range(E + 1):
+                assert np.array_equal(hs[s][0].double().numpy(), states[s]), f"hidden_states[{s}] != hook"
+            for e in range(E):
+                assert np.array_equal(out.attentions[e][0].double().numpy(), attn[e]), f"attentions[{e}] != hook"
+            assert np.abs(attn.sum(-1) - 1).max() < 1e-5 and (attn[:, :, 0, 1:] > 0).all(), "not bidirectional?"
+        return {"states": states, "attn": attn, "gates": gates, "xnorm": np.stack(rec["xnorm"]),
+                "norms": [self.gate_norms[e] for e in order]}
+
+
 # ---------------------------------------------------------------------------------------------------------
 # the measurements (float64)
 # ---------------------------------------------------------------------------------------------------------
@@ -304,9 +407,10 @@ def ref_angular(samples, n):
     return np.mean(out, axis=0)
 
 
-def attention_stats(A, i, eps_list, relative):
-    """A [E][H][T][T] float64; query row i. Returns counts [n_eps][E][H], entropy [E][H], max [E][H]."""
-    row = A[:, :, i, : i + 1]                          # keys j <= i
+def attention_stats(A, i, eps_list, relative, causal=True):
+    """A [E][H][T][T] float64; query row i over its keys (j <= i, or all T when not causal). Returns counts
+    [n_eps][E][H], entropy [E][H], max [E][H]."""
+    row = A[:, :, i, : i + 1] if causal else A[:, :, i, :]
     mx = row.max(axis=-1)                              # [E][H]
     counts = []
     for eps in eps_list:
@@ -317,10 +421,11 @@ def attention_stats(A, i, eps_list, relative):
     return np.array(counts), ent, mx
 
 
-def ref_attention(samples, eps_list, relative=True, position=None, all_positions=False, pooled=False):
+def ref_attention(samples, eps_list, relative=True, position=None, all_positions=False, pooled=False, causal=True):
     """Returns dict of attention_id [E], per_head [E][H], density [E], entropy [E], max_weight [E],
     sweep [n_eps][E]. With all_positions, pooled=False averages over positions within a sample, then over
-    samples; pooled=True averages over every (sample, position) pair at once."""
+    samples; pooled=True averages over every (sample, position) pair at once. causal False (an encoder): a
+    query's keys are all T positions, and density = ID / (H T), the fraction of the keys it attends to."""
     per_sample, H = [], samples[0]["attn"].shape[1]
     for s in samples:
         A = s["attn"]
@@ -328,8 +433,9 @@ def ref_attention(samples, eps_list, relative=True, position=None, all_positions
         qs = list(range(T)) if all_positions else [T - 1 if position is None else position]
         rows = []
         for i in qs:
-            cnt, ent, mx = attention_stats(A, i, eps_list, relative)
-            rows.append({"per_head": cnt[0], "sweep": cnt.sum(axis=-1), "density": cnt[0].sum(-1) / (H * (i + 1)),
+            cnt, ent, mx = attention_stats(A, i, eps_list, relative, causal)
+            nkeys = i + 1 if causal else T
+            rows.append({"per_head": cnt[0], "sweep": cnt.sum(axis=-1), "density": cnt[0].sum(-1) / (H * nkeys),
                          "entropy": ent.mean(-1), "max_weight": mx.mean(-1)})
         per_sample.append(rows)
     keys = ["per_head", "sweep", "density", "entropy", "max_weight"]
@@ -597,11 +703,13 @@ def versions():
 def save_ref(path, model, cfg, ids, order, invocations):
     doc = {
         "format": REF_FORMAT,
-        "source": "scripts/ref_probes.py --save-ref: transformers (GGUF dequantized to float32 by gguf, eager "
-                  "attention), forward hooks, the measurements in float64 with numpy",
+        "source": "scripts/ref_probes.py --save-ref: transformers (" +
+                  ("BertModel from the safetensors directory, float32" if is_hf_dir(model) else
+                   "GGUF dequantized to float32 by gguf") +
+                  ", eager attention), forward hooks, the measurements in float64 with numpy",
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "versions": versions(),
-        "model": os.path.basename(model),
+        "model": os.path.basename(os.path.normpath(model)),
         "model_sha256": sha256(model),
         "config": cfg,
         "digits": REF_DIGITS,
@@ -641,6 +749,7 @@ def compare(R, checks, cfg, prompts, ids, order, samples=None, psamples=None):
     computed from the transformers captures `samples` (and `psamples` under the plan `order`), the stored
     value in stored mode (samples None, fn never called)."""
     E, H, F = cfg["layers"], cfg["heads"], cfg["n_ff"]
+    causal = cfg.get("causal", True)   # False: an encoder (BERT), every query attends to all T keys
     S = E + 1
     ff = FILE_ARG
     every = list(range(len(prompts)))
@@ -695,7 +804,7 @@ def compare(R, checks, cfg, prompts, ids, order, samples=None, psamples=None):
             print("layerlab probe attention-id keys: " + ", ".join(j))
         echo(checks, j, f"attention-id --text (sample {k})",
              {**sizes, "n_samples": 1, "n_tokens": len(t_ids), "eps": 0.1, "threshold": "relative", "position": "last"})
-        r = memo(lambda: ref_attention([samples[k]], [0.1] + SWEEP))
+        r = memo(lambda: ref_attention([samples[k]], [0.1] + SWEEP, causal=causal))
         checks.add("attention_id per sample [E]", R.ref("attention_id", lambda: r()["attention_id"]),
                    need(j, "attention_id", "attention-id"), abs_tol=TOL_ID,
                    why="+-1 count: a weight within rounding of tau")
@@ -723,7 +832,7 @@ def compare(R, checks, cfg, prompts, ids, order, samples=None, psamples=None):
         echo(checks, j, f"attention-id {name}",
              {**sizes, "eps": 0.1, "threshold": "relative", "position": "last", **want_echo})
         kw.setdefault("eps_list", [0.1])
-        r = memo(lambda: ref_attention(samples, **kw))
+        r = memo(lambda: ref_attention(samples, causal=causal, **kw))
         aid = R.ref("attention_id", lambda: r()["attention_id"])
         ours = need(j, "attention_id", "attention-id")
         if name == "default":
@@ -731,7 +840,7 @@ def compare(R, checks, cfg, prompts, ids, order, samples=None, psamples=None):
         if kw.get("all_positions"):
             # the other reading: one mean over every (sample, position) pair, for diagnosis
             pooled = R.ref("attention_id_pooled_positions",
-                           lambda: ref_attention(samples, pooled=True, **kw)["attention_id"])
+                           lambda: ref_attention(samples, pooled=True, causal=causal, **kw)["attention_id"])
             if ours is not None:
                 print(f"  attention-id --all-positions: |d| vs per-sample means {np.abs(np.asarray(ours) - aid).max():.3f}, "
                       f"vs pooled (sample, position) mean {np.abs(np.asarray(ours) - pooled).max():.3f}")
@@ -741,6 +850,12 @@ def compare(R, checks, cfg, prompts, ids, order, samples=None, psamples=None):
                    need(j, "entropy", "attention-id"), abs_tol=TOL_ATTN, why="abs; fp32 softmax weights")
         checks.add(f"max_weight mean, {name} [E]", R.ref("max_weight", lambda: r()["max_weight"]),
                    need(j, "max_weight", "attention-id"), abs_tol=TOL_ATTN, why="abs; fp32 softmax weights")
+        if not causal:
+            # an encoder's query attends to all T keys wherever it is, so density = ID / (H T) at every
+            # position (the decoders' stored references hold no density for these variants)
+            checks.add(f"density mean, {name} [E]", R.ref("density", lambda: r()["density"]),
+                       need(j, "density", "attention-id"), abs_tol=TOL_ID / (H * max(Ts)),
+                       why="one count / (H T)")
     # --- MLP regions -----------------------------------------------------------------------------------------
     j = R.probe("mlp-regions", ["--file", ff], every)
     if j is not None:
@@ -849,8 +964,12 @@ def main():
 
     ref = samples = psamples = None
     if stored is None:
-        ref = Reference(a.model, a.threads)
-        cfg = {"layers": ref.L, "heads": ref.H, "hidden": ref.D, "n_ff": ref.F}
+        if is_hf_dir(a.model):
+            ref = BertReference(a.model, a.threads)
+            cfg = {"layers": ref.L, "heads": ref.H, "hidden": ref.D, "n_ff": ref.F, "arch": "bert", "causal": False}
+        else:
+            ref = Reference(a.model, a.threads)
+            cfg = {"layers": ref.L, "heads": ref.H, "hidden": ref.D, "n_ff": ref.F}
     else:
         cfg = stored["config"]
     t_load = time.time() - t0

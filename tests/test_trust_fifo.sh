@@ -20,12 +20,21 @@ try() {  # KIND-PATTERN cmd...
     timeout 10 "$@" > "$tmp/out" 2> "$tmp/err"; local rc=$?
     if [ $rc = 124 ]; then bad "'$*' hangs"
     elif [ $rc != 1 ]; then bad "'$*' exit $rc: $(tail -n 1 "$tmp/err")"
-    elif ! grep -q "$pat, not a regular file" "$tmp/err"; then bad "'$*': $(tail -n 1 "$tmp/err")"
+    elif ! grep -q "$pat" "$tmp/err"; then bad "'$*': $(tail -n 1 "$tmp/err")"
     else ok; fi
 }
 for X in "$F|is a FIFO" "$tmp|is a directory" "/dev/null|is a character device"; do
     IFS='|' read -r p what <<<"$X"
-    try "$what" "$LAYERLAB" info "$p"
+    # a directory in the MODEL position is a Hugging Face model directory: refused for what it lacks
+    if [ "$what" = "is a directory" ]; then
+        try "is a directory without model.safetensors" "$LAYERLAB" info "$p"
+        try "is a directory (a Hugging Face model); --tokenizer is for llama2.c" "$LAYERLAB" convert "$p" --tokenizer "$T" -o "$tmp/c.gguf"
+        what="is a directory, not a regular file"
+    else
+        what="$what, not a regular file"
+        try "$what" "$LAYERLAB" info "$p"
+        try "$what" "$LAYERLAB" convert "$p" --tokenizer "$T" -o "$tmp/c.gguf"
+    fi
     try "$what" "$LAYERLAB" info "$S" --tokenizer "$p"
     try "$what" "$LAYERLAB" tokenize "$M" --file "$p"
     try "$what" "$LAYERLAB" logits "$M" --file "$p" --out "$tmp/l.npy"
@@ -37,7 +46,6 @@ for X in "$F|is a FIFO" "$tmp|is a directory" "/dev/null|is a character device";
     try "$what" "$LAYERLAB" probe cosine "$M" --file "$p"
     try "$what" "$LAYERLAB" probe intrinsic-dim --input "$p"
     try "$what" "$LAYERLAB" tensor "$p" --list
-    try "$what" "$LAYERLAB" convert "$p" --tokenizer "$T" -o "$tmp/c.gguf"
     echo "ok: $what: $(tail -n 1 "$tmp/err")"
 done
 echo "$pass passed, $fail failed"

@@ -1,5 +1,6 @@
-/* ops.c — the operations architectures share: RMSNorm, RoPE, attention over a KV cache slot (causal or a tree
- * forward's ranges), SwiGLU. */
+/* ops.c — the operations architectures share: RMSNorm and LayerNorm, biases, RoPE (adjacent pairs or NeoX
+ * halves, partial, per-layer base), attention over a KV cache slot (causal, bidirectional, or a tree forward's
+ * ranges), gated (SwiGLU, GeGLU) and plain (GELU) MLPs. */
 #include <math.h>
 #include <string.h>
 
@@ -18,12 +19,50 @@ void ll_op_rmsnorm(float *out, const float *x, const float *w, int T, int D, flo
     }
 }
 
+int ll_op_embed_tokens(const ll_engine *e, const int32_t *tokens, int T, float *x) {
+    const ll_model *m = e->m;
+    for (int t = 0; t < T; t++)
+        if (ll_mat_row(&m->tok_embd, tokens[t], x + (size_t)t * m->n_embd)) return -1;
+    return 0;
+}
+
+/* out[t] = (x[t] - mean) / sqrt(var + eps) * w + b (b may be NULL) */
+void ll_op_layernorm(float *out, const float *x, const float *w, const float *b, int T, int D, float eps) {
+    for (int t = 0; t < T; t++) {
+        const float *xr = x + (size_t)t * D;
+        float *o = out + (size_t)t * D;
+        double sum = 0, ss = 0;
+        for (int i = 0; i < D; i++) sum += xr[i];
+        double mean = sum / D;
+        for (int i = 0; i < D; i++) {
+            double d = xr[i] - mean;
+            ss += d * d;
+        }
+        float scale = (float)(1.0 / sqrt(ss / D + eps)), mf = (float)mean;
+        for (int i = 0; i < D; i++) o[i] = (xr[i] - mf) * scale * w[i] + (b ? b[i] : 0.0f);
+    }
+}
+
+void ll_op_norm(const ll_model *m, float *out, const float *x, const float *w, const float *b, int T) {
+    if (m->norm == LL_NORM_LAYER) ll_op_layernorm(out, x, w, b, T, m->n_embd, m->rms_eps);
+    else ll_op_rmsnorm(out, x, w, T, m->n_embd, m->rms_eps);
+}
+
+void ll_op_bias(float *x, const float *b, int T, int n) {
+    if (!b) return;
+    for (int t = 0; t < T; t++) {
+        float *r = x + (size_t)t * n;
+        for (int i = 0; i < n; i++) r[i] += b[i];
+    }
+}
+
 /* Rotates the first rope_dim dims of each head: adjacent pairs (x[2i], x[2i+1]), or with NeoX's layout
  * (x[i], x[i + rope_dim/2]); token t at position pos0 + t, or at the tree's position. Layer `layer` takes the
  * sliding-window RoPE base where the model has one for it. */
 void ll_op_rope(const ll_engine *e, int layer, float *x, int T, int pos0, int n_heads) {
     const ll_model *m = e->m;
     int half = m->rope_dim / 2, hd = m->head_dim;
+    if (!half) return;
     const bool swa = m->swa_pattern && (layer + 1) % m->swa_pattern != 0;
     const float *ct = swa ? e->rope_cos_swa : e->rope_cos, *st = swa ? e->rope_sin_swa : e->rope_sin;
     const int stride = m->rope_neox ? 1 : 2, off = m->rope_neox ? half : 1;
@@ -51,9 +90,9 @@ typedef struct {
  * attends to slots 0..p (causal), or, in a tree forward, to [a0, a1) then [b0, p]: those K and V rows are
  * first copied into one contiguous list, so the kernels see the same rows in the same order as a causal
  * forward over the same keys would, and compute the same bits. */
-/* sc[0..n): scores -> softmax weights (scaled, max-subtracted, exp, summed in double, normalised), handed to
- * the tap, then rounded to fp16 in llama.cpp mode as it multiplies V by fp16 weights */
-static void attn_softmax(const ll_engine *e, float *sc, int n, float scale, int t, int h, int p) {
+/* sc[0..n): scores over keys k0..k0+n-1 -> softmax weights (scaled, max-subtracted, exp, summed in double,
+ * normalised), handed to the tap, then rounded to fp16 in llama.cpp mode as it multiplies V by fp16 weights */
+static void attn_softmax(const ll_engine *e, float *sc, int n, float scale, int t, int h, int p, int k0) {
     float mx = -INFINITY;
     for (int s = 0; s < n; s++) {
         sc[s] *= scale;
@@ -66,7 +105,7 @@ static void attn_softmax(const ll_engine *e, float *sc, int n, float scale, int 
     }
     float inv = (float)(1.0 / sum);
     for (int s = 0; s < n; s++) sc[s] *= inv;
-    if (e->has_tap && e->attn_want[t] && e->tap.attn) e->tap.attn(e->tap.ctx, e->cur_entry, e->cur_member, h, p, sc);
+    if (e->has_tap && e->attn_want[t] && e->tap.attn) e->tap.attn(e->tap.ctx, e->cur_entry, e->cur_member, h, p, k0, k0 + n, sc);
     if (!e->exact)
         ll_round_f16(sc, (size_t)n);
 }
@@ -88,11 +127,11 @@ static void attn_block(const attn_job *j, int ith, int h, int t0, int nq) {
         qp[q] = e->q + ((size_t)t * H + h) * hd;
         sc[q] = e->scores + ((size_t)ith * ATTN_QB + q) * e->n_ctx;
         out[q] = e->att + ((size_t)t * H + h) * hd;
-        cnt[q] = j->pos0 + t + 1;   /* keys: slots 0..p */
+        cnt[q] = m->causal ? j->pos0 + t + 1 : j->pos0 + j->T;   /* keys: slots 0..p, or every slot of the forward */
     }
     ll_dot_rows_multi_f32(hd, nq, qp, K, (int64_t)kvd, cnt, sc);
     float scale = 1.0f / sqrtf((float)hd);
-    for (int q = 0; q < nq; q++) attn_softmax(e, sc[q], (int)cnt[q], scale, t0 + q, h, j->pos0 + t0 + q);
+    for (int q = 0; q < nq; q++) attn_softmax(e, sc[q], (int)cnt[q], scale, t0 + q, h, j->pos0 + t0 + q, 0);
     ll_axpy_rows_multi_f32(hd, nq, (const float *const *)sc, V, (int64_t)kvd, cnt, out);
 }
 
@@ -128,7 +167,7 @@ static void attn_tree(const attn_job *j, int ith, int t, int h) {
         n = na + nb;
     }
     ll_dot_rows_f32(hd, q, Kr, stride, n, sc);
-    attn_softmax(e, sc, n, 1.0f / sqrtf((float)hd), t, h, p);
+    attn_softmax(e, sc, n, 1.0f / sqrtf((float)hd), t, h, p, tt->a1 == tt->b0 ? tt->a0 : -1);
     ll_axpy_rows_f32(hd, sc, Vr, stride, n, e->att + ((size_t)t * H + h) * hd);
 }
 
@@ -146,11 +185,13 @@ static void attn_worker(void *arg, int ith, int nth) {
     }
     int nb = (T + ATTN_QB - 1) / ATTN_QB;
     /* the cost of a head: sum over its queries of their keys; block b of a head costs its queries' keys */
-    double per_head = (double)T * j->pos0 + (double)T * (T + 1) / 2, total = per_head * H, cum = 0;
+    const bool causal = e->m->causal;
+    double per_head = causal ? (double)T * j->pos0 + (double)T * (T + 1) / 2 : (double)T * (j->pos0 + T);
+    double total = per_head * H, cum = 0;
     for (int h = 0; h < H; h++)
         for (int b = 0; b < nb; b++) {
             int t0 = b * ATTN_QB, nq = T - t0 < ATTN_QB ? T - t0 : ATTN_QB;
-            double c = (double)nq * (j->pos0 + t0) + (double)nq * (nq + 1) / 2;
+            double c = causal ? (double)nq * (j->pos0 + t0) + (double)nq * (nq + 1) / 2 : (double)nq * (j->pos0 + T);
             int owner = (int)(cum * nth / total);
             cum += c;
             if (owner >= nth) owner = nth - 1;
@@ -174,6 +215,25 @@ void ll_op_attention(ll_engine *e, int slot, int T, int pos0) {
     ll_pool_run(e->pool, attn_worker, &aj);
 }
 
+/* ggml's CPU gelu: outside (-10, 10) 0 or x; inside, x rounded to fp16, gelu of it (tanh form, ggml's formula)
+ * rounded to fp16 — its table of every half */
+static float gelu_ggml(float x) {
+    const float k = 0.7978845608028654f;   /* sqrt(2 / pi) */
+    if (x <= -10.0f) return 0.0f;
+    if (x >= 10.0f) return x;
+    float h = ll_fp16_to_fp32(ll_fp32_to_fp16(x));
+    return ll_fp16_to_fp32(ll_fp32_to_fp16(0.5f * h * (1.0f + tanhf(k * h * (1.0f + 0.044715f * h * h)))));
+}
+
+void ll_op_gelu(float *x, size_t n, bool llamacpp) {
+    if (llamacpp) {
+        for (size_t i = 0; i < n; i++) x[i] = gelu_ggml(x[i]);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)   /* PyTorch's gelu (erf), in double then rounded */
+        x[i] = (float)(0.5 * x[i] * (1.0 + erf(x[i] * 0.7071067811865476)));
+}
+
 void ll_op_geglu_tanh(float *g, const float *u, size_t n, bool llamacpp) {
     const float k = 0.7978845608028654f;   /* sqrt(2 / pi) */
     if (!llamacpp) {   /* PyTorch's gelu(approximate='tanh') in fp32 */
@@ -183,30 +243,41 @@ void ll_op_geglu_tanh(float *g, const float *u, size_t n, bool llamacpp) {
         }
         return;
     }
-    /* ggml's CPU geglu: outside (-10, 10) 0 or x; inside, x rounded to fp16, gelu of it (ggml's formula) rounded
-     * to fp16 — its table of every half */
-    for (size_t i = 0; i < n; i++) {
-        float x = g[i], y;
-        if (x <= -10.0f) {
-            y = 0.0f;
-        } else if (x >= 10.0f) {
-            y = x;
-        } else {
-            float h = ll_fp16_to_fp32(ll_fp32_to_fp16(x));
-            y = ll_fp16_to_fp32(ll_fp32_to_fp16(0.5f * h * (1.0f + tanhf(k * h * (1.0f + 0.044715f * h * h)))));
-        }
-        g[i] = y * u[i];
-    }
+    for (size_t i = 0; i < n; i++) g[i] = gelu_ggml(g[i]) * u[i];   /* ggml's CPU geglu */
+}
+
+int ll_op_proj_qkv(ll_engine *e, const ll_layer *L, const float *x, int T) {
+    const ll_model *m = e->m;
+    if (ll_matmul(e->pool, &e->ws, &L->wq, x, T, e->q, e->exact) || ll_matmul(e->pool, &e->ws, &L->wk, x, T, e->k, e->exact) ||
+        ll_matmul(e->pool, &e->ws, &L->wv, x, T, e->v, e->exact))
+        return -1;
+    int q = m->n_head * m->head_dim, kv = m->n_head_kv * m->head_dim;
+    ll_op_bias(e->q, L->bq, T, q);
+    ll_op_bias(e->k, L->bk, T, kv);
+    ll_op_bias(e->v, L->bv, T, kv);
+    return 0;
 }
 
 int ll_op_qkv(ll_engine *e, const ll_layer *L, const float *in, int T) {
+    ll_op_norm(e->m, e->xn, in, L->attn_norm, L->attn_norm_b, T);
+    return ll_op_proj_qkv(e, L, e->xn, T);
+}
+
+int ll_op_attn_out(ll_engine *e, const ll_layer *L, int T) {
+    if (ll_matmul(e->pool, &e->ws, &L->wo, e->att, T, e->tmp, e->exact)) return -1;
+    ll_op_bias(e->tmp, L->bo, T, e->m->n_embd);
+    return 0;
+}
+
+int ll_op_plain_mlp(ll_engine *e, const ll_layer *L, const float *x, int T, int pos0) {
     const ll_model *m = e->m;
-    ll_op_rmsnorm(e->xn, in, L->attn_norm, T, m->n_embd, m->rms_eps);
-    return ll_matmul(e->pool, &e->ws, &L->wq, e->xn, T, e->q, e->exact) ||
-                   ll_matmul(e->pool, &e->ws, &L->wk, e->xn, T, e->k, e->exact) ||
-                   ll_matmul(e->pool, &e->ws, &L->wv, e->xn, T, e->v, e->exact)
-               ? -1
-               : 0;
+    if (ll_matmul(e->pool, &e->ws, &L->w_up, x, T, e->g, e->exact)) return -1;
+    ll_op_bias(e->g, L->b_up, T, m->n_ff);
+    if (e->has_tap && e->tap.gate) e->tap.gate(e->tap.ctx, e->cur_entry, e->cur_member, e->g, T, pos0);
+    ll_op_gelu(e->g, (size_t)T * m->n_ff, !e->exact);
+    if (ll_matmul(e->pool, &e->ws, &L->w_down, e->g, T, e->tmp, e->exact)) return -1;
+    ll_op_bias(e->tmp, L->b_down, T, m->n_embd);
+    return 0;
 }
 
 int ll_op_gated_mlp(ll_engine *e, const ll_layer *L, const float *x, int T, int pos0, int act) {

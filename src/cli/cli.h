@@ -16,6 +16,8 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_glue(int argc, char **argv);
 int cmd_ppl(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_tensor(int argc, char **argv);

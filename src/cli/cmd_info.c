@@ -45,7 +45,7 @@ int cmd_info(int argc, char **argv) {
     if (c.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "arch", m->arch);
-        cJSON_AddStringToObject(o, "format", m->format == LL_FORMAT_GGUF ? "gguf" : "llama2c");
+        cJSON_AddStringToObject(o, "format", m->format == LL_FORMAT_GGUF ? "gguf" : m->format == LL_FORMAT_HF ? "safetensors" : "llama2c");
         cJSON_AddNumberToObject(o, "n_layer", m->n_layer);
         cJSON_AddNumberToObject(o, "n_embd", m->n_embd);
         cJSON_AddNumberToObject(o, "n_head", m->n_head);
@@ -75,7 +75,7 @@ int cmd_info(int argc, char **argv) {
         cli_provenance(o, m, cli_bos(&c, m), m->n_ctx_train, -1);
         rc = cli_print_json(o);
     } else {
-        printf("arch        %s (%s)\n", m->arch, m->format == LL_FORMAT_GGUF ? "gguf" : "llama2.c");
+        printf("arch        %s (%s)\n", m->arch, m->format == LL_FORMAT_GGUF ? "gguf" : m->format == LL_FORMAT_HF ? "safetensors" : "llama2.c");
         printf("n_layer     %d\nn_embd      %d\nn_head      %d\nn_head_kv   %d\nn_ff        %d\n", m->n_layer,
                m->n_embd, m->n_head, m->n_head_kv, m->n_ff);
         printf("n_vocab     %d\nn_ctx       %d\nn_params    %lld\n", m->n_vocab, m->n_ctx_train, (long long)m->n_params);

@@ -54,6 +54,8 @@ static const struct {
     {"detokenize", cmd_detokenize, "token ids -> text"},
     {"generate", cmd_generate, "continue a prompt (llama2.c run.c semantics)"},
     {"logits", cmd_logits, "logits of every position as a .npy file"},
+    {"embed", cmd_embed, "sentence embeddings (pooled hidden states) as a .npy file"},
+    {"glue", cmd_glue, "frozen-encoder linear probe on SST-2 (Painters A.9), cross-validated"},
     {"ppl", cmd_ppl, "perplexity of a text file over consecutive windows"},
     {"convert", cmd_convert, "llama2.c checkpoint + tokenizer.bin -> GGUF"},
     {"tensor", cmd_tensor, "list tensors or dump one (dequantized) as .npy"},
@@ -72,7 +74,9 @@ static void usage(FILE *f) {
             LAYERLAB_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].what);
-    fprintf(f, "\nMODEL is a GGUF file (architecture llama) or a llama2.c checkpoint (with --tokenizer TOK.bin).\n"
+    fprintf(f, "\nMODEL is a GGUF file, a Hugging Face model directory (config.json + model.safetensors) or a llama2.c\n"
+               "checkpoint (with --tokenizer TOK.bin); architectures llama (and mistral), qwen2, qwen3, gemma3,\n"
+               "gptneox, bert.\n"
                "Compute modes: the default (--exact) runs fp32 activations against dequantized weights, as\n"
                "PyTorch does on a dequantized model; --llamacpp converts activations to each weight type's\n"
                "dot-product type and keeps K/V in fp16, as llama.cpp does (faster, less accurate).\n"

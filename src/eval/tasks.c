@@ -27,14 +27,14 @@
 #include "util/err.h"
 
 const char *const ll_eval_task_names[] = {"arc_easy", "arc_challenge", "hellaswag", "winogrande", "lambada_openai",
-                                          "piqa", "boolq", "gsm8k", NULL};
+                                          "piqa", "boolq", "gsm8k", "sst2", NULL};
 
 const char *ll_eval_default_file(const char *task) {
     static const struct { const char *task, *file; } files[] = {
         {"arc_easy", "arc_easy.jsonl"}, {"arc_challenge", "arc_challenge.jsonl"},
         {"hellaswag", "hellaswag_val_full.txt.bz2"}, {"winogrande", "winogrande.jsonl"},
         {"lambada_openai", "lambada_openai.jsonl"}, {"piqa", "piqa.jsonl"}, {"boolq", "boolq.jsonl"},
-        {"gsm8k", "gsm8k_test.jsonl"},
+        {"gsm8k", "gsm8k_test.jsonl"}, {"sst2", "sst2_dev.tsv"},
     };
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         if (!strcmp(task, files[i].task)) return files[i].file;
@@ -412,9 +412,49 @@ void ll_eval_task_shape(const char *task, ll_eval_task *out) {
                         !strcmp(task, "hellaswag");
 }
 
+/* SST-2 as GLUE ships it (a TSV: the header "sentence<TAB>label", then one sentence and its 0/1 label per line),
+ * as lm-eval's glue/sst2 asks it: "{sentence}\nQuestion: Is this sentence positive or negative?\nAnswer:" with
+ * the choices " negative" / " positive"; the sentence itself is kept in `question` (encoders classify it). */
+static int parse_sst2(const char *path, char *buf, size_t len, ll_eval_task *t) {
+    (void)len;
+    int cap = 0;
+    long line = 0;
+    char *choices[2] = {"negative", "positive"};
+    for (char *s = buf; s && *s;) {
+        char *nl = strchr(s, '\n');
+        if (nl) *nl = 0;
+        char *row = s;
+        s = nl ? nl + 1 : NULL;
+        line++;
+        size_t l = strlen(row);
+        if (l && row[l - 1] == '\r') row[--l] = 0;
+        if (line == 1) {
+            if (strcmp(row, "sentence\tlabel") != 0)
+                return ll_fail("%s:1: expected the header 'sentence<TAB>label'", path);
+            continue;
+        }
+        if (!l) continue;
+        char *tab = strrchr(row, '\t');
+        if (!tab || (strcmp(tab + 1, "0") != 0 && strcmp(tab + 1, "1") != 0))
+            return ll_fail("%s:%ld: expected 'sentence<TAB>0' or 'sentence<TAB>1'", path, line);
+        *tab = 0;
+        if (push_item(t, &cap)) return -1;
+        ll_eval_item *it = &t->items[t->n_items - 1];
+        it->line = line;
+        it->gold = tab[1] - '0';
+        char *ctx = cat2(row, "\nQuestion: Is this sentence positive or negative?\nAnswer:");
+        int r = !ctx || mc_item(it, ctx, choices, 2) || !(it->question = ll_strndup(row, strlen(row))) ? -1 : 0;
+        free(ctx);
+        if (r) return -1;
+    }
+    return 0;
+}
+
 static int parse_items(const char *task, const char *path, char *buf, size_t len, ll_eval_task *out) {
     int r;
-    if (!strcmp(task, "hellaswag")) {
+    if (!strcmp(task, "sst2")) {
+        r = parse_sst2(path, buf, len, out);
+    } else if (!strcmp(task, "hellaswag")) {
         r = parse_hellaswag(path, buf, len, out);
     } else {
         item_sink k = {out, 0};

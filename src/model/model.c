@@ -1,5 +1,6 @@
-/* model.c — opens GGUF (arch llama) and llama2.c checkpoints into an ll_model, binding weights in
- * place and checking every shape against the hyperparameters. */
+/* model.c — opens GGUF files, Hugging Face directories (through hf.c) and llama2.c checkpoints into an ll_model,
+ * binding weights in place by the architecture's tensor table (tensors.c) and checking every shape against the
+ * hyperparameters. */
 #include "model.h"
 
 #include <math.h>
@@ -9,9 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "io/gguf.h"
 #include "io/files.h"
+#include "io/safetensors.h"
+#include "model/model_impl.h"
 #include "tensor/dtype.h"
 #include "tokenizer/tokenizer.h"
 #include "util/err.h"
@@ -50,55 +54,65 @@ static int get_f32_key(const ll_gguf *g, const char *key, int required, float de
     return 0;
 }
 
+/* the tensor of ts named name, or NULL */
+static const ll_gguf_tensor *tset_find(const ll_tset *ts, const char *name) {
+    size_t n = strlen(name);
+    for (uint64_t i = 0; i < ts->n; i++)
+        if (ts->t[i].name.n == n && !memcmp(ts->t[i].name.s, name, n)) return &ts->t[i];
+    return NULL;
+}
+
 /* Binds a 2-D tensor (ne0 = cols, ne1 = rows) after checking its shape and type. */
-static int bind_mat(const ll_gguf *g, const char *name, int64_t cols, int64_t rows, ll_mat *m, char *used) {
-    const ll_gguf_tensor *t = ll_gguf_find_tensor(g, name);
-    if (!t) return ll_fail("%s: tensor '%s' is missing", g->path, name);
+static int bind_mat(const ll_tset *ts, const ll_gguf_tensor *t, const char *name, int64_t cols, int64_t rows, ll_mat *m) {
     if (t->n_dims > 2 || t->ne[0] != cols || t->ne[1] != rows)
-        return ll_fail("%s: tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]", g->path, name,
+        return ll_fail("%s: tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]", ts->path, name,
                        (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3],
                        (long long)cols, (long long)rows);
     const ll_type_traits *tt = ll_type_get(t->type);
     if (!tt || !tt->to_float || !tt->vec_dot)
-        return ll_fail("%s: tensor '%s' has type %s, which layerlab cannot compute with", g->path, name,
+        return ll_fail("%s: tensor '%s' has type %s, which layerlab cannot compute with", ts->path, name,
                        ll_type_name(t->type));
     m->type = t->type;
     m->data = t->data;
     m->ncols = cols;
     m->nrows = rows;
     m->row_bytes = ll_row_size(t->type, cols);
-    used[t - g->tensors] = 1;
     return 0;
 }
 
-/* A 1-D tensor of n elements as an owned fp32 copy. */
-static float *bind_vec(const ll_gguf *g, const char *name, int64_t n, char *used) {
-    const ll_gguf_tensor *t = ll_gguf_find_tensor(g, name);
-    if (!t) { ll_fail("%s: tensor '%s' is missing", g->path, name); return NULL; }
+/* A 1-D tensor of n elements as an fp32 copy the model owns. */
+static float *bind_vec(ll_model *m, const ll_tset *ts, const ll_gguf_tensor *t, const char *name, int64_t n) {
     if (t->n_dims != 1 || t->ne[0] != n) {
-        ll_fail("%s: tensor '%s' has %u dims, ne0 %lld; expected a vector of %lld", g->path, name, t->n_dims,
+        ll_fail("%s: tensor '%s' has %u dims, ne0 %lld; expected a vector of %lld", ts->path, name, t->n_dims,
                 (long long)t->ne[0], (long long)n);
         return NULL;
     }
     const ll_type_traits *tt = ll_type_get(t->type);
     if (!tt || !tt->to_float) {
-        ll_fail("%s: tensor '%s' has type %s, which layerlab cannot compute with", g->path, name, ll_type_name(t->type));
+        ll_fail("%s: tensor '%s' has type %s, which layerlab cannot compute with", ts->path, name, ll_type_name(t->type));
         return NULL;
     }
-    float *v = ll_malloc((size_t)n * sizeof *v);
-    if (!v) return NULL;
-    tt->to_float(t->data, v, n);
-    used[t - g->tensors] = 1;
+    float *v = ll_model_own(m, ll_malloc((size_t)(n ? n : 1) * sizeof *v));
+    if (v) tt->to_float(t->data, v, n);
     return v;
 }
 
-/* the architectures a GGUF file may name, and what each reads */
-enum { ARCH_LLAMA = 1, ARCH_GEMMA3 = 2 };
+void *ll_model_own(ll_model *m, void *p) {
+    if (!p) return NULL;
+    if (m->n_owned == m->cap_owned) {
+        int cap = m->cap_owned ? 2 * m->cap_owned : 64;
+        void **o = ll_realloc(m->owned, (size_t)cap * sizeof *o);
+        if (!o) { free(p); return NULL; }
+        m->owned = o;
+        m->cap_owned = cap;
+    }
+    m->owned[m->n_owned++] = p;
+    return p;
+}
 
 static int arch_id(const char *name) {
-    if (!strcmp(name, "llama")) return ARCH_LLAMA;
-    if (!strcmp(name, "gemma3")) return ARCH_GEMMA3;
-    return 0;
+    const ll_arch_desc *d = ll_arch_desc_find(name);
+    return d ? d->id : ARCH_NONE;
 }
 
 /* "<arch>.<suffix>" */
@@ -114,42 +128,40 @@ static int load_gguf_hparams(ll_model *m, const ll_gguf *g) {
     if (rc < 0) return ll_fail_prefix("%s: ", g->path);
     if (rc == 0) return ll_fail("%s: metadata 'general.architecture' is missing", g->path);
     if (strlen(arch.s) >= sizeof m->arch || !arch_id(arch.s))
-        return ll_fail("%s: architecture '%.40s' is not supported (layerlab runs 'llama' and 'gemma3')", g->path, arch.s);
+        return ll_fail("%s: architecture '%.40s' is not supported (layerlab runs %s)", g->path, arch.s, ll_arch_names());
     snprintf(m->arch, sizeof m->arch, "%s", arch.s);
     const int A = arch_id(m->arch);
+    const bool ln = A == ARCH_GPTNEOX || A == ARCH_BERT;
     if (get_u32_key(g, akey(m, "block_count"), 1, 0, 1, 4096, &m->n_layer) ||
         get_u32_key(g, akey(m, "embedding_length"), 1, 0, 1, MAX_DIM, &m->n_embd) ||
         get_u32_key(g, akey(m, "feed_forward_length"), 1, 0, 1, MAX_DIM, &m->n_ff) ||
         get_u32_key(g, akey(m, "attention.head_count"), 1, 0, 1, 4096, &m->n_head) ||
         get_u32_key(g, akey(m, "attention.head_count_kv"), 0, m->n_head, 1, 4096, &m->n_head_kv) ||
         get_u32_key(g, akey(m, "context_length"), 1, 0, 1, 1 << 24, &m->n_ctx_train) ||
-        get_f32_key(g, akey(m, "attention.layer_norm_rms_epsilon"), 1, 0, &m->rms_eps) ||
+        get_f32_key(g, akey(m, ln ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon"), 1, 0, &m->rms_eps) ||
         get_f32_key(g, akey(m, "rope.freq_base"), 0, 10000.0f, &m->rope_base) ||
-        get_u32_key(g, akey(m, "attention.sliding_window"), 0, 0, 0, 1 << 24, &m->sliding_window))
+        get_f32_key(g, akey(m, "rope.freq_base_swa"), 0, 0.0f, &m->rope_base_swa) ||
+        get_u32_key(g, akey(m, "attention.sliding_window"), 0, 0, 0, 1 << 24, &m->sliding_window) ||
+        get_u32_key(g, akey(m, "attention.key_length"), 0, 0, 1, MAX_DIM, &m->head_dim))
         return -1;
-    if (m->n_embd % m->n_head) return ll_fail("%s: embedding_length %d is not a multiple of head_count %d", g->path, m->n_embd, m->n_head);
-    int hd = m->n_embd / m->n_head, hd_k = 0, hd_v = 0;
-    if (get_u32_key(g, akey(m, "attention.key_length"), 0, hd, 1, MAX_DIM, &hd_k) ||
-        get_u32_key(g, akey(m, "attention.value_length"), 0, hd, 1, MAX_DIM, &hd_v))
-        return -1;
-    if (hd_k != hd_v) return ll_fail("%s: key_length %d != value_length %d is not supported", g->path, hd_k, hd_v);
-    m->head_dim = hd_k;
-    if (m->n_head % m->n_head_kv)
-        return ll_fail("%s: head_count %d is not a multiple of head_count_kv %d", g->path, m->n_head, m->n_head_kv);
-    if (get_u32_key(g, akey(m, "rope.dimension_count"), 0, m->head_dim, 2, m->head_dim, &m->rope_dim)) return -1;
-    if (m->rope_dim % 2) return ll_fail("%s: rope.dimension_count %d is odd", g->path, m->rope_dim);
-    if (m->rms_eps <= 0) return ll_fail("%s: layer_norm_rms_epsilon must be positive", g->path);
-    if (m->rope_base <= 0) return ll_fail("%s: rope.freq_base must be positive", g->path);
-    m->rope_pos_scale = 1.0f;
-    m->embd_scale = 1.0f;
-    if (A == ARCH_GEMMA3) {
-        /* as llama.cpp and transformers' Gemma 3: NeoX RoPE, every 6th layer global (the file's rope.freq_base),
-         * the others within the sliding window with RoPE base 10000, embeddings scaled by sqrt(n_embd) */
-        m->rope_neox = true;
-        m->swa_pattern = 6;
-        m->rope_base_swa = 10000.0f;
-        m->embd_scale = sqrtf((float)m->n_embd);
+    int hd_v = 0;
+    if (get_u32_key(g, akey(m, "attention.value_length"), 0, m->head_dim, 0, MAX_DIM, &hd_v)) return -1;
+    if (hd_v != m->head_dim) return ll_fail("%s: key_length %d != value_length %d is not supported", g->path, m->head_dim, hd_v);
+    if (get_u32_key(g, akey(m, "rope.dimension_count"), 0, 0, 2, MAX_DIM, &m->rope_dim)) return -1;
+    if (A == ARCH_GPTNEOX) {
+        bool par = true;
+        if (ll_gguf_get_bool(g, akey(m, "use_parallel_residual"), &par) < 0) return ll_fail_prefix("%s: ", g->path);
+        m->parallel_residual = par;
     }
+    if (A == ARCH_BERT) {
+        bool causal = false;
+        if (ll_gguf_get_bool(g, akey(m, "attention.causal"), &causal) < 0) return ll_fail_prefix("%s: ", g->path);
+        if (causal) return ll_fail("%s: %s is true; a causal bert is not supported", g->path, akey(m, "attention.causal"));
+        if (get_u32_key(g, akey(m, "pooling_type"), 0, LL_POOL_NONE, 0, 2, &m->pooling) ||
+            get_u32_key(g, akey(m, "token_type_count"), 0, 2, 1, 1 << 16, &m->n_tok_types))
+            return -1;
+    }
+    m->rope_pos_scale = 1.0f;
     ll_str st;
     rc = ll_gguf_get_str(g, akey(m, "rope.scaling.type"), &st);
     if (rc < 0) return ll_fail_prefix("%s: ", g->path);
@@ -169,111 +181,143 @@ static int load_gguf_hparams(ll_model *m, const ll_gguf *g) {
     }
     uint64_t vocab = 0;
     if (ll_gguf_get_u64(g, akey(m, "vocab_size"), &vocab) == 1) m->n_vocab = (int)(vocab > INT32_MAX ? 0 : vocab);
+    return ll_model_finish_hparams(m, g->path);
+}
+
+int ll_model_finish_hparams(ll_model *m, const char *path) {
+    const int A = arch_id(m->arch);
+    if (m->n_head_kv < 1) m->n_head_kv = m->n_head;
+    if (!m->head_dim) {
+        if (m->n_embd % m->n_head)
+            return ll_fail("%s: embedding_length %d is not a multiple of head_count %d", path, m->n_embd, m->n_head);
+        m->head_dim = m->n_embd / m->n_head;
+    }
+    if (m->n_head % m->n_head_kv)
+        return ll_fail("%s: head_count %d is not a multiple of head_count_kv %d", path, m->n_head, m->n_head_kv);
+    if (A == ARCH_BERT) {
+        m->rope_dim = 0;   /* absolute position embeddings, no RoPE */
+    } else {
+        if (!m->rope_dim) m->rope_dim = m->head_dim;
+        if (m->rope_dim > m->head_dim || m->rope_dim % 2)
+            return ll_fail("%s: rope.dimension_count %d must be even and at most the head size %d", path, m->rope_dim,
+                           m->head_dim);
+        if (m->rope_base <= 0) return ll_fail("%s: rope.freq_base must be positive", path);
+    }
+    if (m->rms_eps <= 0) return ll_fail("%s: the norms' epsilon must be positive", path);
+    if (m->rope_pos_scale <= 0) m->rope_pos_scale = 1.0f;
+    m->embd_scale = 1.0f;
+    m->causal = A != ARCH_BERT;
+    m->has_head = A != ARCH_BERT;
+    m->norm = A == ARCH_GPTNEOX || A == ARCH_BERT ? LL_NORM_LAYER : LL_NORM_RMS;
+    m->rope_neox = A == ARCH_QWEN2 || A == ARCH_QWEN3 || A == ARCH_GEMMA3 || A == ARCH_GPTNEOX;
+    if (A == ARCH_GEMMA3) {
+        /* as llama.cpp and transformers' Gemma 3: every 6th layer global (the file's rope.freq_base), the others
+         * within the sliding window with RoPE base 10000, embeddings scaled by sqrt(n_embd) */
+        m->swa_pattern = 6;
+        if (!(m->rope_base_swa > 0)) m->rope_base_swa = 10000.0f;
+        m->embd_scale = sqrtf((float)m->n_embd);
+    }
     return 0;
 }
 
-/* One architecture's tensors of a layer: the GGUF name after "blk.N.", where it goes, its shape (columns, rows
- * for a matrix; length for a vector) in symbols, and for which architectures it is required (any other must not
- * have it: an unused tensor is an error). */
-enum { SYM_D, SYM_Q, SYM_KV, SYM_F, SYM_HD };
-typedef struct {
-    const char *name;
-    bool mat;
-    size_t off;   /* offsetof(ll_layer, field) */
-    int cols, rows;   /* symbols; vectors: cols */
-    unsigned archs;   /* bit (1 << arch id) */
-} tensor_spec;
-
-#define BOTH ((1u << ARCH_LLAMA) | (1u << ARCH_GEMMA3))
-#define GEMMA (1u << ARCH_GEMMA3)
-static const tensor_spec k_layer_tensors[] = {
-    {"attn_q", true, offsetof(ll_layer, wq), SYM_D, SYM_Q, BOTH},
-    {"attn_k", true, offsetof(ll_layer, wk), SYM_D, SYM_KV, BOTH},
-    {"attn_v", true, offsetof(ll_layer, wv), SYM_D, SYM_KV, BOTH},
-    {"attn_output", true, offsetof(ll_layer, wo), SYM_Q, SYM_D, BOTH},
-    {"ffn_gate", true, offsetof(ll_layer, w_gate), SYM_D, SYM_F, BOTH},
-    {"ffn_up", true, offsetof(ll_layer, w_up), SYM_D, SYM_F, BOTH},
-    {"ffn_down", true, offsetof(ll_layer, w_down), SYM_F, SYM_D, BOTH},
-    {"attn_norm", false, offsetof(ll_layer, attn_norm), SYM_D, 0, BOTH},
-    {"ffn_norm", false, offsetof(ll_layer, ffn_norm), SYM_D, 0, BOTH},
-    {"attn_q_norm", false, offsetof(ll_layer, attn_q_norm), SYM_HD, 0, GEMMA},
-    {"attn_k_norm", false, offsetof(ll_layer, attn_k_norm), SYM_HD, 0, GEMMA},
-    {"post_attention_norm", false, offsetof(ll_layer, post_attn_norm), SYM_D, 0, GEMMA},
-    {"post_ffw_norm", false, offsetof(ll_layer, post_ffn_norm), SYM_D, 0, GEMMA},
-};
-#undef BOTH
-#undef GEMMA
-
 static int64_t sym_value(const ll_model *m, int s) {
     switch (s) {
+    case SYM_1: return 1;
     case SYM_D: return m->n_embd;
     case SYM_Q: return (int64_t)m->n_head * m->head_dim;
     case SYM_KV: return (int64_t)m->n_head_kv * m->head_dim;
     case SYM_F: return m->n_ff;
-    default: return m->head_dim;
+    case SYM_HD: return m->head_dim;
+    case SYM_V: return m->n_vocab;
+    case SYM_CTX: return m->n_ctx_train;
+    case SYM_TT: return m->n_tok_types;
+    case SYM_QKV: return (int64_t)(m->n_head + 2 * m->n_head_kv) * m->head_dim;
+    default: return m->rope_dim / 2;
     }
 }
 
-static int load_gguf_weights(ll_model *m, const ll_gguf *g) {
-    char *used = ll_calloc(g->n_tensors ? g->n_tensors : 1, 1);
+/* Fused Q/K/V rows (q, then k, then v): views for the three matrices, or copies of the three bias parts. */
+static int split_qkv(ll_model *m, ll_layer *L, bool mat) {
+    const int64_t q = sym_value(m, SYM_Q), kv = sym_value(m, SYM_KV);
+    if (mat) {
+        ll_mat all = L->wq;
+        L->wq.nrows = q;
+        L->wk = all, L->wk.nrows = kv, L->wk.data = (const char *)all.data + (size_t)q * all.row_bytes;
+        L->wv = all, L->wv.nrows = kv, L->wv.data = (const char *)all.data + (size_t)(q + kv) * all.row_bytes;
+        return 0;
+    }
+    float *b = L->bq;
+    if (!(L->bk = ll_model_own(m, ll_malloc((size_t)kv * sizeof(float)))) ||
+        !(L->bv = ll_model_own(m, ll_malloc((size_t)kv * sizeof(float)))))
+        return -1;
+    memcpy(L->bk, b + q, (size_t)kv * sizeof(float));
+    memcpy(L->bv, b + q + kv, (size_t)kv * sizeof(float));
+    return 0;
+}
+
+/* Binds every tensor of the architecture's table from ts (GGUF names); a tensor of ts that no entry takes is an
+ * error (it would be ignored). */
+static int bind_tensors(ll_model *m, const ll_tset *ts) {
+    const ll_arch_desc *d = ll_arch_desc_find(m->arch);
+    char *used = ll_calloc(ts->n ? ts->n : 1, 1);
     if (!used) return -1;
     int rc = -1;
-    const unsigned abit = 1u << arch_id(m->arch);
-    const ll_gguf_tensor *te = ll_gguf_find_tensor(g, "token_embd.weight");
-    if (!te) { ll_fail("%s: tensor 'token_embd.weight' is missing", g->path); goto done; }
-    if (te->ne[1] < 1 || te->ne[1] > INT32_MAX) { ll_fail("%s: token_embd.weight has a bad vocabulary size", g->path); goto done; }
+    const ll_gguf_tensor *te = tset_find(ts, "token_embd.weight");
+    if (!te) { ll_fail("%s: tensor 'token_embd.weight' is missing", ts->path); goto done; }
+    if (te->ne[1] < 1 || te->ne[1] > INT32_MAX) { ll_fail("%s: token_embd.weight has a bad vocabulary size", ts->path); goto done; }
     if (m->n_vocab && m->n_vocab != te->ne[1]) {
-        ll_fail("%s: %s %d disagrees with token_embd.weight (%lld rows)", g->path, akey(m, "vocab_size"), m->n_vocab,
+        ll_fail("%s: the vocabulary size %d disagrees with token_embd.weight (%lld rows)", ts->path, m->n_vocab,
                 (long long)te->ne[1]);
         goto done;
     }
     m->n_vocab = (int)te->ne[1];
-    int64_t D = m->n_embd;
-    if (bind_mat(g, "token_embd.weight", D, m->n_vocab, &m->tok_embd, used)) goto done;
-    if (ll_gguf_find_tensor(g, "output.weight")) {
-        if (bind_mat(g, "output.weight", D, m->n_vocab, &m->output, used)) goto done;
-    } else {
+    m->layers = ll_calloc((size_t)m->n_layer, sizeof *m->layers);
+    if (!m->layers) goto done;
+    for (int l = -1; l < m->n_layer; l++) {   /* -1: the model's own tensors */
+        for (int k = 0; k < d->n_specs; k++) {
+            const ll_tspec *s = &d->specs[k];
+            if ((l < 0) != !!(s->flags & TS_MODEL)) continue;
+            char nm[128];
+            if (l < 0) snprintf(nm, sizeof nm, "%s", s->gguf);
+            else snprintf(nm, sizeof nm, "blk.%d.%s", l, s->gguf);
+            const ll_gguf_tensor *t = tset_find(ts, nm);
+            if (!t) {
+                if (s->flags & TS_REQ) { ll_fail("%s: tensor '%s' is missing", ts->path, nm); goto done; }
+                continue;
+            }
+            char *base = l < 0 ? (char *)m : (char *)&m->layers[l];
+            void *field = base + s->off;
+            if (s->flags & TS_MAT) {
+                if (bind_mat(ts, t, nm, sym_value(m, s->cols), sym_value(m, s->rows), field)) goto done;
+            } else {
+                float *v = bind_vec(m, ts, t, nm, sym_value(m, s->cols));
+                if (!v) goto done;
+                *(float **)field = v;
+            }
+            if ((s->flags & TS_QKV) && split_qkv(m, &m->layers[l], s->flags & TS_MAT)) goto done;
+            used[t - ts->t] = 1;
+        }
+    }
+    if (m->has_head && !m->output.data) {
         m->output = m->tok_embd;
         m->tied_output = true;
     }
-    if (!(m->output_norm = bind_vec(g, "output_norm.weight", D, used))) goto done;
-    if (ll_gguf_find_tensor(g, "rope_freqs.weight")) {
-        if (!(m->rope_factors = bind_vec(g, "rope_freqs.weight", m->rope_dim / 2, used))) goto done;
+    if (m->rope_factors)
         for (int i = 0; i < m->rope_dim / 2; i++)
             if (!(m->rope_factors[i] > 0) || !isfinite(m->rope_factors[i])) {
-                ll_fail("%s: rope_freqs.weight[%d] must be positive and finite", g->path, i);
+                ll_fail("%s: rope_freqs.weight[%d] must be positive and finite", ts->path, i);
                 goto done;
             }
-    }
-    m->layers = ll_calloc((size_t)m->n_layer, sizeof *m->layers);
-    if (!m->layers) goto done;
-    for (int l = 0; l < m->n_layer; l++) {
-        ll_layer *L = &m->layers[l];
-        for (size_t k = 0; k < sizeof k_layer_tensors / sizeof *k_layer_tensors; k++) {
-            const tensor_spec *ts = &k_layer_tensors[k];
-            if (!(ts->archs & abit)) continue;   /* not this architecture's: left unused, so refused below */
-            char nm[96];
-            snprintf(nm, sizeof nm, "blk.%d.%s.weight", l, ts->name);
-            if (ts->mat) {
-                if (bind_mat(g, nm, sym_value(m, ts->cols), sym_value(m, ts->rows), (ll_mat *)(void *)((char *)L + ts->off), used))
-                    goto done;
-            } else {
-                float *v = bind_vec(g, nm, sym_value(m, ts->cols), used);
-                if (!v) goto done;
-                *(float **)(void *)((char *)L + ts->off) = v;
-            }
-        }
-    }
-    for (uint64_t i = 0; i < g->n_tensors; i++) {
+    for (uint64_t i = 0; i < ts->n; i++) {
         if (!used[i]) {
-            ll_fail("%s: tensor '%.80s' is not supported by layerlab's %s engine (it would be ignored)", g->path,
-                    g->tensors[i].name.s, m->arch);
+            ll_fail("%s: tensor '%.80s' is not supported by layerlab's %s engine (it would be ignored)", ts->path,
+                    ts->t[i].name.s, m->arch);
             goto done;
         }
     }
     m->n_params = 0;
-    for (uint64_t i = 0; i < g->n_tensors; i++) {
-        const ll_gguf_tensor *t = &g->tensors[i];
+    for (uint64_t i = 0; i < ts->n; i++) {
+        const ll_gguf_tensor *t = &ts->t[i];
         m->n_params += t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
     }
     rc = 0;
@@ -295,8 +339,8 @@ static ll_mat f32_mat(const float *p, int64_t cols, int64_t rows) {
     return m;
 }
 
-static float *copy_vec(const float *p, int n) {
-    float *v = ll_malloc((size_t)n * sizeof *v);
+static float *copy_vec(ll_model *m, const float *p, int n) {
+    float *v = ll_model_own(m, ll_malloc((size_t)n * sizeof *v));
     if (v) memcpy(v, p, (size_t)n * sizeof *v);
     return v;
 }
@@ -331,7 +375,7 @@ static int load_llama2c(ll_model *m, const void *base, size_t size, int bind) {
     m->rms_eps = 1e-5f;       /* run.c's rmsnorm */
     m->rope_base = 10000.0f;  /* run.c's RoPE */
     m->rope_pos_scale = 1.0f;
-    m->embd_scale = 1.0f;
+    if (ll_model_finish_hparams(m, path)) return -1;
     /* Expected size, in floats; every term < 2^20 * 2^20 * 4096 < 2^53, sums checked in double. */
     double D = m->n_embd, F = m->n_ff, L = m->n_layer, V = m->n_vocab, S = m->n_ctx_train, hd = m->head_dim;
     double KV = (double)m->n_head_kv * m->head_dim;
@@ -362,7 +406,7 @@ static int load_llama2c(ll_model *m, const void *base, size_t size, int bind) {
     m->tok_embd = f32_mat(emb, d, m->n_vocab);
     m->output = f32_mat(wcls, d, m->n_vocab);
     m->tied_output = shared;
-    if (!(m->output_norm = copy_vec(rms_final, m->n_embd))) return -1;
+    if (!(m->output_norm = copy_vec(m, rms_final, m->n_embd))) return -1;
     m->layers = ll_calloc((size_t)m->n_layer, sizeof *m->layers);
     if (!m->layers) return -1;
     for (int l = 0; l < m->n_layer; l++) {
@@ -374,13 +418,23 @@ static int load_llama2c(ll_model *m, const void *base, size_t size, int bind) {
         Ly->w_gate = f32_mat(w1 + l * f * d, d, f);
         Ly->w_down = f32_mat(w2 + l * d * f, f, d);
         Ly->w_up = f32_mat(w3 + l * f * d, d, f);
-        if (!(Ly->attn_norm = copy_vec(rms_att + l * d, m->n_embd))) return -1;
-        if (!(Ly->ffn_norm = copy_vec(rms_ffn + l * d, m->n_embd))) return -1;
+        if (!(Ly->attn_norm = copy_vec(m, rms_att + l * d, m->n_embd))) return -1;
+        if (!(Ly->ffn_norm = copy_vec(m, rms_ffn + l * d, m->n_embd))) return -1;
     }
     return 0;
 }
 
 /* ------------------------------------------------------------- common ---- */
+
+/* A Hugging Face model: config.json and model.safetensors (path is the directory, or the .safetensors file with
+ * config.json beside it); the tokenizer from tokenizer.json when there is a WordPiece one. */
+static int open_hf(ll_model *m, const char *path, int bind) {
+    m->format = LL_FORMAT_HF;
+    ll_tset ts;
+    if (ll_hf_load(m, path, &ts)) return -1;
+    if (bind && bind_tensors(m, &ts)) return -1;
+    return 0;
+}
 
 static ll_model *open_any(const char *path, const char *tok_path, int bind) {
     ll_model *m = ll_calloc(1, sizeof *m);
@@ -389,7 +443,19 @@ static ll_model *open_any(const char *path, const char *tok_path, int bind) {
     if (!m->path) goto fail;
     void *map = NULL;
     size_t size = 0;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {   /* a Hugging Face model directory */
+        if (tok_path) { ll_fail("'%s' is a directory (a Hugging Face model); --tokenizer is for llama2.c checkpoints", path); goto fail; }
+        if (open_hf(m, path, bind)) goto fail;
+        return m;
+    }
     if (map_file(path, &map, &size)) goto fail;
+    if (ll_st_sniff(map, size)) {   /* a .safetensors file: its config.json is beside it */
+        munmap(map, size);
+        if (tok_path) { ll_fail("--tokenizer is for llama2.c checkpoints; '%s' is a safetensors file", path); goto fail; }
+        if (open_hf(m, path, bind)) goto fail;
+        return m;
+    }
     if (size >= 4 && memcmp(map, "GGUF", 4) == 0) {
         munmap(map, size);
         if (tok_path) { ll_fail("--tokenizer is for llama2.c checkpoints; '%s' is a GGUF file with its own vocabulary", path); goto fail; }
@@ -397,9 +463,13 @@ static ll_model *open_any(const char *path, const char *tok_path, int bind) {
         if (!(m->gguf = ll_gguf_open(path))) goto fail;
         if (!(m->tok = ll_tokenizer_from_gguf(m->gguf))) { ll_fail_prefix("%s: ", path); goto fail; }
         if (bind) {
-            if (load_gguf_hparams(m, m->gguf) || load_gguf_weights(m, m->gguf)) goto fail;
-        } else if (get_u32_key(m->gguf, "llama.block_count", 0, 0, 0, 4096, &m->n_layer)) {
-            m->n_layer = 0; /* vocabulary-only open: the layer count is known (for `plan`) when valid */
+            ll_tset ts = {path, m->gguf->tensors, m->gguf->n_tensors};
+            if (load_gguf_hparams(m, m->gguf) || bind_tensors(m, &ts)) goto fail;
+        } else {   /* vocabulary-only open: the layer count is known (for `plan`) when valid */
+            ll_str arch;
+            if (ll_gguf_get_str(m->gguf, "general.architecture", &arch) == 1 && strlen(arch.s) < sizeof m->arch)
+                snprintf(m->arch, sizeof m->arch, "%s", arch.s);
+            if (!m->arch[0] || get_u32_key(m->gguf, akey(m, "block_count"), 0, 0, 0, 4096, &m->n_layer)) m->n_layer = 0;
         }
         if (bind && ll_tok_n_vocab(m->tok) != m->n_vocab) {
             ll_fail("%s: the vocabulary has %d tokens but the model has %d rows of embeddings", path,
@@ -455,21 +525,13 @@ void ll_model_free(ll_model *m) {
     if (!m) return;
     if (m->layers) {
         for (int i = 0; i < 7 * m->n_layer + 1; i++) free((void *)model_mat(m, i)->pack);
-        for (int l = 0; l < m->n_layer; l++) {
-            ll_layer *L = &m->layers[l];
-            free(L->attn_norm);
-            free(L->ffn_norm);
-            free(L->attn_q_norm);
-            free(L->attn_k_norm);
-            free(L->post_attn_norm);
-            free(L->post_ffn_norm);
-        }
         free(m->layers);
     }
-    free(m->output_norm);
-    free(m->rope_factors);
+    for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
+    free(m->owned);
     ll_tokenizer_free(m->tok);
     ll_gguf_close(m->gguf);
+    ll_st_close(m->st);
     if (m->map) munmap(m->map, m->map_size);
     free(m->path);
     free(m);
@@ -478,6 +540,7 @@ void ll_model_free(ll_model *m) {
 const char *ll_model_sha256(ll_model *m) {
     if (!m->sha256[0]) {
         if (m->gguf) ll_sha256_hex(m->gguf->base, m->gguf->size, m->sha256);
+        else if (m->st) ll_sha256_hex(m->st->base, m->st->size, m->sha256);
         else if (m->map) ll_sha256_hex(m->map, m->map_size, m->sha256);
     }
     return m->sha256;

@@ -13,6 +13,7 @@ struct ll_probe {
     const ll_model *m;
     ll_probe_opts o;
     int E, M, H, D, F, max_T, T;
+    bool causal;           /* the model's attention: a query at position p sees p + 1 keys, else all T */
     int *members;          /* [E] */
     int *layer_of;         /* [E][M]: layer id, or -1 */
     float *states;         /* [E+1][max_T][D] */
@@ -45,12 +46,12 @@ static bool tap_want(void *ctx, int pos) {
     return p->o.attention && pos < p->max_T && p->qidx[pos] >= 0;
 }
 
-static void tap_attn(void *ctx, int entry, int member, int head, int pos, const float *w) {
+static void tap_attn(void *ctx, int entry, int member, int head, int pos, int k0, int k1, const float *w) {
     ll_probe *p = ctx;
-    int q = p->qidx[pos];
+    int q = p->qidx[pos], n = k1 - k0;
     size_t at = amh(p, entry, member, head) + (size_t)q;
     double mx = 0, ent = 0;
-    for (int j = 0; j <= pos; j++) {
+    for (int j = 0; j < n; j++) {
         if (w[j] > mx) mx = w[j];
         if (w[j] > 0) ent -= (double)w[j] * log((double)w[j]);
     }
@@ -58,15 +59,16 @@ static void tap_attn(void *ctx, int entry, int member, int head, int pos, const 
     for (int k = 0; k < p->o.n_eps; k++) {
         double tau = p->o.relative && !(p->o.abs_mask >> k & 1u) ? p->o.eps[k] * mx : p->o.eps[k];
         int c = 0;
-        for (int j = 0; j <= pos; j++) c += (double)w[j] > tau;
+        for (int j = 0; j < n; j++) c += (double)w[j] > tau;
         p->counts[k * per_eps + at] = c;
     }
     p->entropy[at] = ent;
     p->maxw[at] = mx;
     if (p->rows) {
         float *r = p->rows + at * (size_t)p->max_T;
-        memcpy(r, w, (size_t)(pos + 1) * sizeof(float));
-        memset(r + pos + 1, 0, (size_t)(p->max_T - pos - 1) * sizeof(float));
+        int end = k1 < p->max_T ? k1 : p->max_T;   /* the row over key positions, zero where not attended */
+        memset(r, 0, (size_t)p->max_T * sizeof(float));
+        if (end > k0) memcpy(r + k0, w, (size_t)(end - k0) * sizeof(float));
     }
 }
 
@@ -103,6 +105,7 @@ ll_probe *ll_probe_new(const ll_model *m, const ll_order *order, const ll_probe_
     p->o = *o;
     p->E = order->n_entries;
     p->H = m->n_head;
+    p->causal = m->causal;
     p->D = m->n_embd;
     p->F = m->n_ff;
     p->max_T = max_T;
@@ -139,7 +142,10 @@ ll_probe *ll_probe_new(const ll_model *m, const ll_order *order, const ll_probe_
             if (l < 0 || done[l]) continue;
             done[l] = 1;
             for (int k = 0; k < p->F; k++) {
-                if (ll_mat_row(&m->layers[l].w_gate, k, row)) { free(row); free(done); goto fail; }
+                /* the rows of the matrix whose pre-activations the MLP tap reports: the gate (gated MLPs) or the
+                 * up projection (plain MLPs: gptneox, bert) */
+                const ll_mat *W = m->layers[l].w_gate.data ? &m->layers[l].w_gate : &m->layers[l].w_up;
+                if (ll_mat_row(W, k, row)) { free(row); free(done); goto fail; }
                 double ss = 0;
                 for (int c = 0; c < p->D; c++) ss += (double)row[c] * row[c];
                 p->norms[(size_t)l * p->F + k] = sqrt(ss);
@@ -202,6 +208,8 @@ void ll_probe_dims(const ll_probe *p, int *nq_store, int *max_T) {
 int ll_probe_T(const ll_probe *p) { return p->T; }
 int ll_probe_n_queries(const ll_probe *p) { return p->n_q_used; }
 int ll_probe_query_pos(const ll_probe *p, int q) { return p->qpos[q]; }
+
+int ll_probe_query_keys(const ll_probe *p, int q) { return p->causal ? p->qpos[q] + 1 : p->T; }
 
 const float *ll_probe_state(const ll_probe *p, int s) { return p->states + (size_t)s * p->max_T * p->D; }
 

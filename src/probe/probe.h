@@ -48,6 +48,8 @@ const float *ll_probe_state(const ll_probe *p, int s);   /* [T][D] of state s */
 int ll_probe_T(const ll_probe *p);
 int ll_probe_n_queries(const ll_probe *p);                /* query rows: 1, or T with all_positions */
 int ll_probe_query_pos(const ll_probe *p, int q);
+/* the keys query q attended to in the current sample: its position + 1 (causal), or every token (encoders) */
+int ll_probe_query_keys(const ll_probe *p, int q);
 /* Attention statistics of the last sample: value at [entry][member][head][query] for eps index k;
  * entropy and max weight likewise. Members beyond an entry's size are unused. */
 double ll_probe_attn_count(const ll_probe *p, int k, int entry, int member, int head, int q);

@@ -198,7 +198,7 @@ static void fold_attention(acc *A, const ll_probe *p, int n_eps) {
                 for (int q = 0; q < nq; q++) {
                     double c = ll_probe_attn_count(p, 0, e, j, h, q);
                     hs += c;
-                    dens += c / (H * (double)(ll_probe_query_pos(p, q) + 1));
+                    dens += c / (H * (double)ll_probe_query_keys(p, q));
                     ent += ll_probe_attn_entropy(p, e, j, h, q);
                     mx += ll_probe_attn_max(p, e, j, h, q);
                 }

@@ -113,7 +113,8 @@ ll_engine *ll_engine_new(ll_model *m, const ll_order *order, const ll_engine_opt
     e->kv_passes = e->order.n_passes;
     int half = m->rope_dim / 2;
     for (int table = 0; table < (m->swa_pattern ? 2 : 1); table++) {
-        float *c = ll_malloc((size_t)n_ctx * half * sizeof(float)), *s = ll_malloc((size_t)n_ctx * half * sizeof(float));
+        size_t tab = (size_t)n_ctx * half + 1;   /* + 1: models without RoPE (bert) still get a table */
+        float *c = ll_malloc(tab * sizeof(float)), *s = ll_malloc(tab * sizeof(float));
         if (table) e->rope_cos_swa = c, e->rope_sin_swa = s;
         else e->rope_cos = c, e->rope_sin = s;
         if (!c || !s) goto fail;
@@ -393,8 +394,9 @@ static int check_finite(const ll_engine *e, const float *x, int T, int D, int po
                        "group of layers %s (entry %d of the order; its input was finite)", pos, list, entry);
     }
     if (entry == -2)
-        return ll_fail("non-finite value (NaN or infinity) at position %d: first in the final RMSNorm "
-                       "(output_norm.weight); the output of every layer was finite", pos);
+        return ll_fail("non-finite value (NaN or infinity) at position %d: first in the final %s "
+                       "(output_norm.weight); the output of every layer was finite", pos,
+                       e->m->norm == LL_NORM_LAYER ? "LayerNorm" : "RMSNorm");
     return ll_fail("non-finite value (NaN or infinity) at position %d: first in the logits (output head, "
                    "output.weight); every layer and the final norm were finite", pos);
 }
@@ -403,6 +405,9 @@ static int forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *
     const ll_model *m = e->m;
     if (T < 1) return ll_fail("no tokens to process");
     if (mode == LL_LOGITS_ROWS && !e->rows) return ll_fail("LL_LOGITS_ROWS needs ll_engine_forward_tree_rows");
+    if (!m->has_head && mode != LL_LOGITS_NONE && mode != LL_HIDDEN)
+        return ll_fail("%s: a %s model is an encoder without an LM head: it gives hidden states (`layerlab embed`), "
+                       "not logits", m->path, m->arch);
     if (pos0 < 0 || pos0 + T > e->n_ctx)
         return ll_fail("positions %d..%d exceed the context of %d tokens", pos0, pos0 + T - 1, e->n_ctx);
     if (ensure_buffers(e, T)) return -1;
@@ -471,6 +476,10 @@ static int forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *
             if (check_finite(e, logits + (size_t)k * m->n_vocab, 1, m->n_vocab, pos0, e->rows[k], -3)) return -1;
         return 0;
     }
+    if (mode == LL_HIDDEN) {   /* the final norm of every row is the output */
+        e->arch->final_norm(e, logits, e->x, T);
+        return check_finite(e, logits, T, D, pos0, 0, -2);
+    }
     /* without logits the final norm of the last position still runs, only to check it (D values) */
     int first = mode == LL_LOGITS_ALL ? 0 : T - 1, n = T - first;
     e->arch->final_norm(e, e->xn, e->x + (size_t)first * D, n);
@@ -483,6 +492,11 @@ static int forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *
 int ll_engine_forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *logits, int mode) {
     e->tree = NULL;
     return forward(e, tokens, T, pos0, logits, mode);
+}
+
+int ll_engine_forward_hidden(ll_engine *e, const int32_t *tokens, int T, int pos0, float *hidden) {
+    e->tree = NULL;
+    return forward(e, tokens, T, pos0, hidden, LL_HIDDEN);
 }
 
 int ll_engine_forward_tree(ll_engine *e, const int32_t *tokens, const ll_tree_tok *tt, int T, int base, float *logits,

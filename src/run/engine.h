@@ -29,6 +29,10 @@ void ll_engine_free(ll_engine *e);
  * calls). Writes logits [T or 1][n_vocab] per mode. Returns 0 or -1 with the error set. */
 int ll_engine_forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *logits, int mode);
 int ll_engine_n_ctx(const ll_engine *e);
+/* The same forward, writing the final norm's output (the hidden states the head would read; an encoder's output)
+ * [T][n_embd] instead of logits. Works for models with and without a head. */
+enum { LL_HIDDEN = 4 };
+int ll_engine_forward_hidden(ll_engine *e, const int32_t *tokens, int T, int pos0, float *hidden);
 
 /* A token of a tree forward: its RoPE position, and the cache slots it attends to: [a0, a1), then [b0, its
  * own slot] (a0 <= a1 <= b0 <= own slot). */
@@ -61,9 +65,11 @@ typedef struct ll_tap {
     void (*hidden)(void *ctx, int entry, const float *x, int T, int pos0);
     /* the query positions whose attention rows are wanted (NULL = none); called once per forward and position */
     bool (*want_attn)(void *ctx, int pos);
-    /* w[0..pos]: the softmax attention row of query position `pos`, head `head` */
-    void (*attn)(void *ctx, int entry, int member, int head, int pos, const float *w);
-    /* MLP gate pre-activations g[T][n_ff] = W_gate · RMSNorm(h), before the SiLU */
+    /* w[0..k1-k0): the softmax attention row of query position `pos`, head `head`, over the keys at positions
+     * k0..k1-1 (causal: 0..pos; an encoder's bidirectional attention: every position of the forward) */
+    void (*attn)(void *ctx, int entry, int member, int head, int pos, int k0, int k1, const float *w);
+    /* the MLP's pre-activations g[T][n_ff]: in gated MLPs (llama, gemma3) the gate W_gate · norm(h) before the
+     * SiLU / GELU; in plain MLPs (gptneox, bert) the up projection W_up · norm(h) + b before the GELU */
     void (*gate)(void *ctx, int entry, int member, const float *g, int T, int pos0);
 } ll_tap;
 

@@ -14,7 +14,9 @@
 #include "model/model.h"
 #include "plan/plan.h"
 #include "probe/run.h"
+#include "run/embed.h"
 #include "run/engine.h"
+#include "study/linprobe.h"
 #include "tokenizer/tokenizer.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -365,6 +367,73 @@ static int run_items(ll_model *m, const ll_painters_opts *o, ll_store *s, const 
     return rc;
 }
 
+/* ---- encoders: the frozen-encoder probe (the paper's A.9) under every plan ---- */
+
+/* An encoder has no LM head: each plan's score on sst2 is the frozen-encoder probe's (ll_linprobe_cv on each
+ * sentence's pooled output under the plan, as `layerlab glue`), and each item's result is its held-out
+ * prediction (n_req 2: the log-probabilities of the two classes; acc 1 when right). A plan is one unit: the
+ * cross-validation needs all its sentences, so its items are committed together, and a killed run redoes at
+ * most the plan it was in. */
+static int run_encoder(ll_model *m, const ll_painters_opts *o, ll_store *s, const ll_eval_task *t, const int *items, int n,
+                       const plan_t *const *plans, int np, prog_t *g) {
+    if (strcmp(t->name, "sst2") != 0)
+        return ll_fail("%s: an encoder (%s) runs the painters study on sst2 (the frozen-encoder probe), not on %s", m->path,
+                       m->arch, t->name);
+    const char **texts = ll_malloc((size_t)(n ? n : 1) * sizeof *texts);
+    int *labels = ll_malloc((size_t)(n ? n : 1) * sizeof *labels), rc = texts && labels ? 0 : -1;
+    for (int k = 0; !rc && k < n; k++) {
+        texts[k] = t->items[items[k]].question;
+        labels[k] = t->items[items[k]].gold;
+    }
+    for (int i = 0; !rc && i < np; i++) {
+        const char *spec = plans[i]->spec;
+        long have = ll_store_count_items(s, t->name, spec);
+        if (have < 0) { rc = -1; break; }
+        if (have >= n) continue;
+        ll_order ord = {0, NULL, 0};
+        if ((rc = ll_plan_parse(spec, m->n_layer, &ord))) break;
+        snprintf(g->what, sizeof g->what, "%s on %s: %d sentences, then %d-fold probe", spec, t->name, n, 5);
+        say(g);
+        double t0 = ll_now();
+        ll_embed_opts eo = ll_embed_default_opts();
+        eo.order = &ord;
+        eo.exact = o->exact;
+        eo.n_threads = o->n_threads;
+        ll_embed_result emb;
+        ll_linprobe_cv_result cv;
+        memset(&cv, 0, sizeof cv);
+        rc = ll_embed_texts(m, texts, n, &eo, &emb);
+        ll_order_free(&ord);
+        if (!rc) {
+            ll_linprobe_opts po = ll_linprobe_default_opts();
+            rc = ll_linprobe_cv(emb.vec, labels, n, emb.dim, 2, &po, &cv);
+            ll_embed_result_free(&emb);
+        }
+        double dt = ll_now() - t0;
+        if (!rc) rc = ll_store_begin(s);
+        for (int k = 0; !rc && k < n; k++) {
+            double ll[2] = {log(cv.prob[2 * k]), log(cv.prob[2 * k + 1])};
+            bool greedy[2] = {false, false};
+            int ncont[2] = {1, 1};
+            ll_eval_item_result r;
+            memset(&r, 0, sizeof r);
+            r.n_req = 2, r.ll = ll, r.greedy = greedy, r.n_cont = ncont;
+            r.pred = r.pred_norm = cv.pred[k];
+            r.acc = r.acc_norm = cv.pred[k] == labels[k];
+            rc = ll_store_put_item(s, t->name, items[k], spec, &r, dt / n);
+        }
+        if (!rc) rc = ll_store_add_progress(s, "seconds", dt);
+        if (!rc) rc = ll_store_commit(s);
+        else ll_store_rollback(s);
+        ll_linprobe_cv_free(&cv);
+        if (rc) ll_fail_prefix("plan %s: ", spec);
+        else g->done += n;
+    }
+    free(texts);
+    free(labels);
+    return rc;
+}
+
 /* ---- perplexity windows ---- */
 
 typedef struct {
@@ -462,6 +531,7 @@ done:
 /* cosine matrices for one plan: flattened and per token, with and without position 0 (one analysis row) */
 static int run_cosine(ll_model *m, const ll_painters_opts *o, ll_store *s, const ll_probe_samples *ss, const char *spec,
                       prog_t *g) {
+    const bool pad = m->causal;   /* the paper pads decoders' batches (no mask); an encoder would attend to pads */
     char name[96];
     snprintf(name, sizeof name, "cosine:%s", spec);
     bool found;
@@ -476,7 +546,7 @@ static int run_cosine(ll_model *m, const ll_painters_opts *o, ll_store *s, const
         ll_probe_run_opts ro;
         ll_probe_run_default_opts(&ro);
         ro.kinds = LL_PROBE_COSINE | LL_PROBE_BI;
-        ro.pad = true;
+        ro.pad = pad;
         ro.first_position = first;
         ro.order = &ord;
         ro.n_threads = o->n_threads;
@@ -506,9 +576,17 @@ static int run_cosine(ll_model *m, const ll_painters_opts *o, ll_store *s, const
     return rc;
 }
 
-int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s, ll_painters_stats *stats) {
+int ll_painters_run(ll_model *m, const ll_painters_opts *opts, ll_store *s, ll_painters_stats *stats) {
     if (stats) memset(stats, 0, sizeof *stats);
-    if (!m->tok) return ll_fail("%s: a llama2.c checkpoint needs a tokenizer", m->path);
+    if (!m->tok) return ll_fail("%s: the model has no tokenizer (a llama2.c checkpoint needs one)", m->path);
+    /* an encoder: no lambada analyses (single skip/switch), no perplexity; its cosine matrices use sst2's sentences */
+    const bool encoder = !m->has_head;
+    ll_painters_opts eopts = *opts;
+    if (encoder) {
+        if (opts->ppl_file) return ll_fail("%s: an encoder has no perplexity (--ppl)", m->path);
+        eopts.analyses &= ~LL_PAINTERS_A_SINGLE;
+    }
+    const ll_painters_opts *o = &eopts;
     int L = m->n_layer, rc = -1;
     plans_t P = {0};
     ll_eval_task tasks[LL_PAINTERS_MAX_TASKS], lambada;
@@ -527,7 +605,7 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s, ll_pain
         if (ll_eval_load(o->tasks[t], o->data[t], o->fewshot[t], &tasks[t])) goto done;
         if (ll_study_choose_items(&tasks[t], o->limit, o->sample, o->sample_seed, &items[t], &n_items[t])) goto done;
     }
-    bool want_lambada = (o->analyses & (LL_PAINTERS_A_SINGLE | LL_PAINTERS_A_COSINE)) != 0;
+    bool want_lambada = !encoder && (o->analyses & (LL_PAINTERS_A_SINGLE | LL_PAINTERS_A_COSINE)) != 0;
     if (want_lambada) {
         if (!o->lambada_data) { ll_fail("the analyses need lambada_openai's data file"); goto done; }
         if (ll_eval_load("lambada_openai", o->lambada_data, NULL, &lambada)) goto done;
@@ -553,7 +631,11 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s, ll_pain
         else
             for (int t = 0; t < o->n_tasks; t++) g.total += n_items[t];
     }
-    long n_results = g.total, n_windows = 0, n_cosine = (o->analyses & LL_PAINTERS_A_COSINE) && have_lambada ? 3 : 0;
+    int enc_task = -1;   /* an encoder's cosine matrices: sst2's sentences */
+    for (int t = 0; encoder && t < o->n_tasks; t++)
+        if (!strcmp(o->tasks[t], "sst2")) enc_task = t;
+    bool cosine = (o->analyses & LL_PAINTERS_A_COSINE) && (have_lambada || enc_task >= 0);
+    long n_results = g.total, n_windows = 0, n_cosine = cosine ? 3 : 0;
     if (ppl_ids) {
         ll_ppl_opts po;
         ll_ppl_default_opts(&po);
@@ -597,15 +679,30 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *o, ll_store *s, ll_pain
     for (int i = 0; i < P.n; i++)
         if (!P.v[i].lambada_only) sel[ns++] = &P.v[i];
     for (int t = 0; t < o->n_tasks; t++)
-        if (run_items(m, o, s, &tasks[t], items[t], n_items[t], sel, ns, o->reuse ? rec : NULL, &g)) goto done;
+        if (encoder ? run_encoder(m, o, s, &tasks[t], items[t], n_items[t], sel, ns, &g)
+                    : run_items(m, o, s, &tasks[t], items[t], n_items[t], sel, ns, o->reuse ? rec : NULL, &g))
+            goto done;
     for (int i = 0; i < P.n; i++)
         if (P.v[i].lambada_only) sel[nl++] = &P.v[i];
     if (have_lambada && nl && run_items(m, o, s, &lambada, lam_items, n_lam, sel, nl, o->reuse ? rec : NULL, &g)) goto done;
     /* the cosine matrices (minutes) before the perplexity windows (hours on a large grid) */
-    if ((o->analyses & LL_PAINTERS_A_COSINE) && have_lambada) {
+    if (cosine) {
         ll_probe_samples ss = {0};
-        int crc = ll_probe_task_samples(m->tok, o->bos, &lambada, o->cosine_samples, &ss);
-        if (!crc) crc = ll_probe_samples_pad8(&ss);
+        int crc = 0;
+        if (encoder) {   /* the first sentences as the encoder reads them ([CLS] ... [SEP]), unpadded */
+            const ll_eval_task *et = &tasks[enc_task];
+            for (long k = 0; !crc && k < et->n_items && k < o->cosine_samples; k++) {
+                int32_t *ids;
+                int nid;
+                if (!(crc = ll_embed_ids(m, et->items[k].question, 0, &ids, &nid, NULL))) {
+                    crc = ll_probe_samples_add(&ss, ids, nid);
+                    free(ids);
+                }
+            }
+        } else {
+            crc = ll_probe_task_samples(m->tok, o->bos, &lambada, o->cosine_samples, &ss);
+            if (!crc) crc = ll_probe_samples_pad8(&ss);
+        }
         int s0 = L / 2 - 3 > 0 ? L / 2 - 3 : 0;   /* the paper's A.4: s = 13 of 32 layers, M = 5 */
         char skip[32], rep[32];
         snprintf(skip, sizeof skip, "skip:%d", s0);

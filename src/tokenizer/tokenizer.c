@@ -859,6 +859,8 @@ int ll_tokenize(const ll_tokenizer *t, const char *text, size_t len, bool add_bo
             if (tok_bpe_encode(t, text + f->off, f->len, &out)) goto fail;
         }
     }
+    /* BERT's special tokens enclose the sequence: [CLS] ... [SEP], as llama.cpp's add_special does for WPM */
+    if (add_bos && t->kind == LL_TOK_WPM && t->eos >= 0 && tok_ids_push(&out, t->eos)) goto fail;
     free(fr.v);
     if (!out.v && !(out.v = ll_malloc(sizeof *out.v))) return -1;
     *ids = out.v;

@@ -52,7 +52,7 @@ const char *ll_tok_piece(const ll_tokenizer *t, int32_t id, size_t *len);
 float ll_tok_score(const ll_tokenizer *t, int32_t id);
 int ll_tok_type(const ll_tokenizer *t, int32_t id);
 
-/* Encodes text[0..len). add_bos prepends BOS. parse_special: special tokens written in the text are
+/* Encodes text[0..len). add_bos prepends BOS (WordPiece: [CLS] before and [SEP] after, as BERT reads a sequence). parse_special: special tokens written in the text are
  * matched. On success *ids is malloc'ed (caller frees) and *n set; returns 0, or -1 with error set.
  * (As in llama.cpp: CONTROL and UNKNOWN pieces are matched only with parse_special; USER_DEFINED pieces
  * always are. SPM adds its dummy-prefix space to the text at the start and after each special token.) */
