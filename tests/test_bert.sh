@@ -7,7 +7,10 @@
 #   2. `glue --task sst2` (the Painters A.9 frozen-encoder probe): its 5-fold CV accuracy against
 #      scikit-learn's LogisticRegression cross-validated on layerlab's own embeddings of the same 872 sentences
 #      (an independent classifier on the same features: within 0.05, the spread of the folds);
-#   3. an encoder asked for logits is refused with a message saying why.
+#   3. an encoder asked for logits is refused with a message saying why;
+#   4. `study painters --tasks sst2` on the encoder (100 sentences, one start, two random seeds): every variant
+#      scored, each plan's accuracy equal to `glue --plan P` on the same sentences (the same embeddings and
+#      folds), a second run finds everything stored and changes nothing.
 set -euo pipefail
 : "${LAYERLAB:?}" "${SRC:?}" "${SHARED:?}"
 PY="${PYTHON:-python3}"
@@ -58,4 +61,25 @@ PYEOF
 # 3. no logits from an encoder
 if "$LAYERLAB" logits "$M" --ids "101 2023 102" --out "$tmp/x.npy" 2> "$tmp/err"; then echo "test_bert: logits of an encoder succeeded" >&2; exit 1; fi
 grep -q "encoder without an LM head" "$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+# 4. the painters study on an encoder
+LAYERLAB_DATA="$SHARED/data" "$LAYERLAB" study painters "$M" --tasks sst2 --limit 100 --starts 1 --seeds 2 --analyses cosine \
+    --out "$tmp/study" --quiet 2>/dev/null
+cp "$tmp/study/scores.csv" "$tmp/scores1.csv"
+LAYERLAB_DATA="$SHARED/data" "$LAYERLAB" study painters "$M" --tasks sst2 --limit 100 --starts 1 --seeds 2 --analyses cosine \
+    --out "$tmp/study" --quiet 2>/dev/null
+cmp "$tmp/scores1.csv" "$tmp/study/scores.csv"
+for plan in full skip:1 reverse:1 parallel:1; do
+    "$LAYERLAB" glue "$M" --task sst2 --data "$TSV" --limit 100 --plan "$plan" --json 2>/dev/null > "$tmp/g.json"
+    "$PY" - "$tmp/study/scores.csv" "$tmp/g.json" "$plan" <<'PYEOF'
+import csv, json, sys
+rows = {(r["plan"], r["task"], r["metric"]): r for r in csv.DictReader(open(sys.argv[1]))}
+variants = {r[0] for r in rows if r[1] == "sst2"}
+want = {"full", "skip:1", "middle_repeat:1", "reverse:1", "random:1:0", "random:1:1", "parallel:1", "looped_parallel:1:3"}
+assert want <= variants, want - variants
+g = json.load(open(sys.argv[2]))
+v = float(rows[(sys.argv[3], "sst2", "acc")]["value"])
+assert abs(v - g["accuracy_pooled"]) < 1e-12, (sys.argv[3], v, g["accuracy_pooled"])
+print("test_bert: study %s acc %.4f == glue %.4f" % (sys.argv[3], v, g["accuracy_pooled"]))
+PYEOF
+done
 echo "test_bert: passed"

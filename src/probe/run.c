@@ -355,6 +355,9 @@ int ll_probe_run(ll_model *m, const ll_probe_samples *ss, const ll_probe_run_opt
     uint8_t *saved = NULL;
     const ll_probe_samples *cmp = o->compare;
     if (cmp && cmp->n < ss->n) return ll_fail("--compare: %d samples, the input has %d", cmp->n, ss->n);
+    if (o->pad && !m->causal)   /* pads are attended to without a mask: every real token's state would change */
+        return ll_fail("%s: --pad is for decoders (the paper's right-padded batches); an encoder (%s) attends to "
+                       "every token, pads included, so its samples run unpadded", m->path, m->arch);
     int max_T = 0;
     for (int i = 0; i < ss->n; i++) max_T = ss->s[i].n > max_T ? ss->s[i].n : max_T;
     for (int i = 0; cmp && i < cmp->n; i++) max_T = cmp->s[i].n > max_T ? cmp->s[i].n : max_T;

@@ -541,6 +541,7 @@ static int run_cosine(ll_model *m, const ll_painters_opts *o, ll_store *s, const
     ll_order ord = {0, NULL, 0};
     if (ll_plan_parse(spec, m->n_layer, &ord)) return -1;
     cJSON *j = cJSON_CreateObject();
+    if (!pad) cJSON_AddStringToObject(j, "source", "the first SST-2 sentences as the encoder reads them ([CLS] ... [SEP]), unpadded");
     int rc = 0;
     for (int first = 0; first <= 1 && !rc; first++) {
         ll_probe_run_opts ro;

@@ -126,6 +126,8 @@ static void cosine_figs(ll_page *P, ll_store *s, int L) {
         free(txt);
         if (!j) continue;
         const char *parts[2] = {"all_positions", "without_first"}, *kinds[2] = {"flat", "token"};
+        const cJSON *src = cJSON_GetObjectItem(j, "source");   /* absent: the decoders' LAMBADA batches */
+        const char *source = cJSON_IsString(src) ? src->valuestring : "first LAMBADA items in right-padded batches of 8";
         for (int a = 0; a < 2; a++) {
             cJSON *v = cJSON_GetObjectItem(j, parts[a]);
             if (!v) continue;
@@ -143,12 +145,12 @@ static void cosine_figs(ll_page *P, ll_store *s, int L) {
                         m[(size_t)r * S + c] = cJSON_IsNumber(x) ? x->valuedouble : NAN;
                     }
                 }
-                char fname[160], title[200], cap[400];
+                char fname[160], title[200], cap[512];
                 snprintf(fname, sizeof fname, "cosine_%s_%s_%s", plans[p], kinds[k], a ? "nofirst" : "all");
                 for (char *c = fname; *c; c++) if (*c == ':') *c = '_';
                 snprintf(title, sizeof title, "Cosine similarity (%s, %s%s)", plans[p], kinds[k], a ? ", position 0 left out" : "");
                 snprintf(cap, sizeof cap, "Mean cosine similarity between hidden states (0 = embedding output, e = after "
-                         "entry e), first LAMBADA items in right-padded batches of 8; %s; %s.",
+                         "entry e), %s; %s; %s.", source,
                          k ? "per token, averaged over tokens" : "each sample's states flattened (the paper's recipe)",
                          a ? "the first position (the attention sink) left out" : "all positions");
                 ll_sbuf b = {0};
