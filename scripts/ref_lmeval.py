@@ -19,22 +19,23 @@ are compared byte for byte with `layerlab eval --task gsm8k --max-gen-toks 1 --s
 
 Usage: ref_lmeval.py MODEL.gguf --task arc_easy [--task ...] --limit N [--layerlab build/layerlab]
                      [--data-dir ../shared/data] [--out RESULT.json] [--bootstrap-iters N] [--threads N]
-Needs the venv's torch + transformers + lm-eval (`.venv/bin/pip install lm-eval==0.4.13`).
+Needs a venv with torch + transformers + lm-eval, e.g. .venv or /tmp/tenv (`VENV/bin/pip install lm-eval==0.4.13`;
+pin torch and transformers to the installed versions if pip tries to upgrade them).
 """
 import argparse, bz2, json, os, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MC_TASKS = ("arc_easy", "arc_challenge", "hellaswag", "winogrande", "piqa", "boolq")
+MC_TASKS = ("arc_easy", "arc_challenge", "hellaswag", "winogrande", "piqa", "boolq", "sst2")
 TASKS = MC_TASKS + ("lambada_openai", "gsm8k")
 BUILTIN = {  # task -> the built-in YAML, relative to lm_eval/tasks
     "arc_easy": "arc/arc_easy.yaml", "arc_challenge": "arc/arc_challenge.yaml",
     "hellaswag": "hellaswag/hellaswag.yaml", "winogrande": "winogrande/default.yaml",
     "lambada_openai": "lambada/lambada_openai.yaml", "piqa": "piqa/piqa.yaml",
-    "boolq": "super_glue/boolq/default.yaml", "gsm8k": "gsm8k/gsm8k.yaml",
+    "boolq": "super_glue/boolq/default.yaml", "gsm8k": "gsm8k/gsm8k.yaml", "sst2": "glue/sst2/default.yaml",
 }
 FILES = {"arc_easy": "arc_easy.jsonl", "arc_challenge": "arc_challenge.jsonl", "winogrande": "winogrande.jsonl",
          "lambada_openai": "lambada_openai.jsonl", "piqa": "piqa.jsonl", "boolq": "boolq.jsonl",
-         "hellaswag": "hellaswag_val_full.txt.bz2", "gsm8k": "gsm8k_test.jsonl"}
+         "hellaswag": "hellaswag_val_full.txt.bz2", "gsm8k": "gsm8k_test.jsonl", "sst2": "sst2_dev.tsv"}
 
 
 def read_jsonl(path):
@@ -57,6 +58,22 @@ def convert(task, data_dir):
             # with ctx_b empty that is preprocess(the line) (strip() drops the trailing space)
             docs.append({"activity_label": label, "ctx_a": rest, "ctx_b": "", "endings": lines[i + 2:i + 6],
                          "label": lines[i + 1]})
+        return {"validation": docs}
+    if task == "sst2":
+        # GLUE's SST-2 dev.tsv ("sentence<TAB>label"), the rows of nyu-mll/glue sst2's validation split in order;
+        # read by hand, not with csv, so quotes stay as they are. The sentence is kept verbatim (most end in " ")
+        with open(os.path.join(data_dir, FILES[task]), encoding="utf-8", newline="") as f:
+            lines = f.read().split("\n")
+        assert lines[0].rstrip("\r") == "sentence\tlabel", "expected the header 'sentence<TAB>label'"
+        docs = []
+        for k, line in enumerate(lines[1:], start=2):
+            line = line[:-1] if line.endswith("\r") else line
+            if not line:
+                continue
+            sentence, sep, label = line.rpartition("\t")
+            assert sep and label in ("0", "1"), f"line {k}: expected 'sentence<TAB>0' or 'sentence<TAB>1'"
+            # doc_to_choice ["negative", "positive"], doc_to_target label: 0 negative, 1 positive
+            docs.append({"sentence": sentence, "label": int(label), "idx": len(docs)})
         return {"validation": docs}
     rows = read_jsonl(os.path.join(data_dir, FILES[task]))
     if task in ("arc_easy", "arc_challenge"):
@@ -122,7 +139,7 @@ def write_task_yaml(task, data_dir, tmp):
         f.write("\n".join(y) + "\n")
         if task in ("arc_easy", "arc_challenge"):
             f.write("training_split: null\nvalidation_split: null\ntest_split: test\n")
-        elif task in ("piqa", "boolq", "winogrande", "hellaswag"):
+        elif task in ("piqa", "boolq", "winogrande", "hellaswag", "sst2"):
             f.write("training_split: null\nvalidation_split: validation\ntest_split: null\n")
         elif task == "lambada_openai":
             f.write("test_split: test\n")
