@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # setup-test.sh — scripts/setup.sh, then what the tests need besides the tool, idempotent:
-#   Debian: clang (libFuzzer targets), chromium (the report is rendered headless);
+#   Debian: clang (libFuzzer targets), chromium (the report is rendered headless), OpenMPI (the sharded studies'
+#   test; build/ is reconfigured to compile MPI in when it was built before OpenMPI was there);
 #   .venv: the test-side references (numpy, gguf, llama-cpp-python, scikit-dimension;
 #   scripts/requirements-test.txt) — never used by the tool itself.
 set -euo pipefail
@@ -8,7 +9,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh "$@"
 log() { echo "setup-test: $*" >&2; }
 need_pkgs=()
-for p in clang chromium; do
+for p in clang chromium openmpi-bin libopenmpi-dev; do
     dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -16,6 +17,11 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+if [ -x build/layerlab ] && ! ldd build/layerlab | grep -q libmpi; then
+    log "rebuilding build/ with MPI (sharded studies)"
+    cmake -S . -B build >/dev/null
+    cmake --build build -j"$(nproc)" >/dev/null
 fi
 if ! .venv/bin/python -c "import numpy, gguf, llama_cpp, skdim, safetensors" 2>/dev/null; then
     log "installing numpy, gguf, llama-cpp-python and scikit-dimension into .venv (builds llama.cpp: a few minutes)"

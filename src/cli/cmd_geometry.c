@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "model/model.h"
 #include "study/geometry.h"
+#include "study/shard.h"
 #include "study/store.h"
 #include "util/err.h"
 
@@ -127,16 +128,23 @@ int cmd_study_geometry(int argc, char **argv) {
     ll_model *m = NULL;
     ll_store *s = NULL;
     char *params = NULL;
+    ll_shard *sh = NULL;   /* under mpirun: this rank of the job (study/shard.h) */
+    if (ll_shard_init(&sh)) { cli_lib_error(); goto done; }
+    const int rank = ll_shard_rank(sh);
+    if (rank > 0) quiet = true;
+    o.shard = sh;
     if (!(m = cli_open_model(&c, false))) goto done;
     if (!m->tok) { cli_error("%s: a llama2.c checkpoint needs --tokenizer TOK.bin", c.model); goto done; }
     if (!(params = ll_geometry_params_json(&o))) { cli_lib_error(); goto done; }
-    if (!(s = ll_store_open(out, "geometry", params, ll_model_sha256(m)))) { cli_lib_error(); goto done; }
+    if (!(s = ll_study_store_open(sh, out, "geometry", params, ll_model_sha256(m)))) { cli_lib_error(); goto done; }
     cli_progress pg;
     cli_progress_study(&pg, "geometry", quiet, &o.progress, &o.layer_progress, &o.progress_ctx);
     double t0 = cli_now();
     int grc = ll_geometry_run(m, &o, s);
     cli_progress_stop(&pg);
     if (grc) { ll_fail_prefix("study geometry: "); cli_lib_error(); goto done; }
+    if (ll_study_store_gather(sh, out, &s, 0)) { cli_lib_error(); goto done; }
+    if (rank > 0) { rc = 0; goto done; }
     if (ll_geometry_export(s, out)) { cli_lib_error(); goto done; }
     char cmdline[2048] = "layerlab study";
     for (int i = 0; i < argc; i++)
@@ -152,5 +160,7 @@ done:
     free(params);
     ll_store_close(s);
     ll_model_free(m);
+    if (rc && ll_shard_size(sh) > 1) ll_shard_abort(sh, 1);
+    ll_shard_finalize(sh);
     return rc;
 }

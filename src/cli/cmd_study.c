@@ -9,6 +9,7 @@
 #include "model/model.h"
 #include "study/geometry.h"
 #include "study/painters.h"
+#include "study/shard.h"
 #include "study/store.h"
 #include "util/err.h"
 
@@ -169,6 +170,11 @@ static int painters(int argc, char **argv) {
     ll_model *m = NULL;
     ll_store *s = NULL;
     char *params = NULL;
+    ll_shard *sh = NULL;   /* under mpirun: this rank of the job (study/shard.h) */
+    if (ll_shard_init(&sh)) { cli_lib_error(); goto done; }
+    const int rank = ll_shard_rank(sh);
+    if (rank > 0) quiet = true;   /* rank 0 shows the progress */
+    o.shard = sh;
     for (int t = 0; t < nt; t++) {
         if (cli_task_files("study", names[t], NULL, NULL, &paths[t], &fews[t])) goto done;
         o.tasks[t] = names[t];
@@ -191,7 +197,7 @@ static int painters(int argc, char **argv) {
     }
     if (ll_painters_validate(&o, m->n_layer)) { ll_fail_prefix("study painters: "); cli_lib_error(); goto done; }
     if (!(params = ll_painters_params_json(&o, m->n_layer))) { cli_lib_error(); goto done; }
-    if (!(s = ll_store_open(out, "painters", params, ll_model_sha256(m)))) { cli_lib_error(); goto done; }
+    if (!(s = ll_study_store_open(sh, out, "painters", params, ll_model_sha256(m)))) { cli_lib_error(); goto done; }
     cli_progress pg;
     cli_progress_study(&pg, "painters", quiet, &o.progress, &o.layer_progress, &o.progress_ctx);
     double t0 = cli_now();
@@ -200,6 +206,9 @@ static int painters(int argc, char **argv) {
     cli_progress_stop(&pg);
     double run_s = cli_now() - t0;
     if (prc) { ll_fail_prefix("study painters: "); cli_lib_error(); goto done; }
+    /* the ranks' stores into the main one; only rank 0 goes on to the export and the report */
+    if (ll_study_store_gather(sh, out, &s, 0)) { cli_lib_error(); goto done; }
+    if (rank > 0) { rc = 0; goto done; }
     if (st.passes_naive > 0)
         fprintf(stderr, "layerlab: study painters: %lld token-layer passes computed for results that take %lld computed "
                 "from scratch (%.2fx fewer%s), %.0f s\n", st.passes_computed, st.passes_naive,
@@ -221,6 +230,10 @@ done:
     free(params);
     ll_store_close(s);
     ll_model_free(m);
+    /* an error on one rank ends the job (the others would wait for it); what every rank committed is merged
+     * when the study runs again */
+    if (rc && ll_shard_size(sh) > 1) ll_shard_abort(sh, 1);
+    ll_shard_finalize(sh);
     return rc;
 }
 

@@ -1,5 +1,6 @@
 /* geometry.c — the geometric paper's experiment (geometry.h): prompts, the resumable run, the export. */
 #include "study/geometry.h"
+#include "study/shard.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -438,7 +439,9 @@ int ll_geometry_run(ll_model *m, const ll_geometry_opts *o, ll_store *s) {
         snprintf(what, sizeof what, "%ld of %d prompts in the store", done_n, B.n_prompts);
         o->progress(o->progress_ctx, done_n, B.n_prompts, what);
     }
-    for (int i = 0; i < B.n_prompts; i++) {
+    /* the prompts: in order in one process; with MPI ranks, each takes the next one left when it is free */
+    ll_shard_iter it = ll_shard_phase(o->shard);
+    for (long i = ll_shard_next(&it, B.n_prompts); i < B.n_prompts; i = ll_shard_next(&it, B.n_prompts)) {
         const prompt_t *p = &B.P[i];
         int h = ll_store_has_item(s, t.name, p->item, p->plan);
         if (h < 0) goto done;

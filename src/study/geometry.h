@@ -39,6 +39,7 @@ typedef struct {
     bool bos;
     int n_threads;
     bool exact;
+    struct ll_shard *shard;     /* the MPI job this rank is part of (study/shard.h), or NULL: one process */
     void (*progress)(void *ctx, long done, long total, const char *what);
     void (*layer_progress)(void *ctx, int done, int total);
     void *progress_ctx;

@@ -17,6 +17,7 @@
 #include "run/embed.h"
 #include "run/engine.h"
 #include "study/linprobe.h"
+#include "study/shard.h"
 #include "tokenizer/tokenizer.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -223,7 +224,7 @@ typedef struct {
  * records its own while reusing the full model's, and every plan starts at its first entry that differs from
  * its source. */
 static int run_units(ll_model *m, ll_store *s, const plan_t *const *plans, int np, long n_units, ll_reuse *const *rec,
-                     prog_t *g, const unit_kind *K) {
+                     prog_t *g, const unit_kind *K, ll_shard *sh) {
     ll_order *ords = ll_calloc((size_t)(np ? np : 1), sizeof *ords);
     bool *todo = ll_calloc((size_t)(np ? np : 1), sizeof *todo), *is_src = ll_calloc((size_t)(np ? np : 1), sizeof *is_src);
     int *src = ll_calloc((size_t)(np ? np : 1), sizeof *src), *seq = ll_calloc((size_t)np + 1, sizeof *seq);
@@ -248,7 +249,9 @@ static int run_units(ll_model *m, ll_store *s, const plan_t *const *plans, int n
                 if (src[i] == c) seq[nseq++] = i;
         }
     }
-    for (long u = 0; !rc && u < n_units; u++) {
+    /* the units: 0, 1, 2, ... in one process; with MPI ranks, each takes the next one left when it is free */
+    ll_shard_iter it = ll_shard_phase(sh);
+    for (long u = rc ? n_units : ll_shard_next(&it, n_units); !rc && u < n_units; u = ll_shard_next(&it, n_units)) {
         int nt = 0;
         for (int i = 0; !rc && i < np; i++) {
             int h = K->todo(K->ctx, i, (int)u);
@@ -361,7 +364,7 @@ static int run_items(ll_model *m, const ll_painters_opts *o, ll_store *s, const 
     items_ctx c = {m, o, s, t, items, n, plans, {0, NULL, 0}, NULL, g};
     if (ll_order_full(&c.full, m->n_layer)) return -1;
     unit_kind K = {items_todo, items_engine, items_run, &c};
-    int rc = run_units(m, s, plans, np, n, rec, g, &K);
+    int rc = run_units(m, s, plans, np, n, rec, g, &K, o->shard);
     ll_eval_end(c.S);
     ll_order_free(&c.full);
     return rc;
@@ -385,7 +388,8 @@ static int run_encoder(ll_model *m, const ll_painters_opts *o, ll_store *s, cons
         texts[k] = t->items[items[k]].question;
         labels[k] = t->items[items[k]].gold;
     }
-    for (int i = 0; !rc && i < np; i++) {
+    ll_shard_iter it = ll_shard_phase(o->shard);   /* a plan is a unit: ranks take the next plan left */
+    for (long i = rc ? np : ll_shard_next(&it, np); !rc && i < np; i = ll_shard_next(&it, np)) {
         const char *spec = plans[i]->spec;
         long have = ll_store_count_items(s, t->name, spec);
         if (have < 0) { rc = -1; break; }
@@ -497,7 +501,7 @@ static int ppl_run_window(void *ctx, int i, int w, ll_engine *e, bool store) {
  * the shared layers as items do); every window's running sum is committed, so a killed run resumes inside
  * a plan's windows and gets the bits of one uninterrupted `ll_ppl_run`. */
 static int run_ppl(ll_model *m, const ll_painters_opts *o, ll_store *s, const int32_t *ids, size_t n,
-                   const plan_t *const *plans, int np, ll_reuse *const *rec, prog_t *g) {
+                   const plan_t *const *plans, int np, ll_reuse *const *rec, prog_t *g, bool sharded) {
     ppl_ctx c = {.m = m, .o = o, .s = s, .ids = ids, .n = n, .plans = plans, .g = g};
     ll_ppl_default_opts(&c.po);
     c.po.ctx = o->ppl_ctx < (int)n ? o->ppl_ctx : (int)n;
@@ -517,7 +521,7 @@ static int run_ppl(ll_model *m, const ll_painters_opts *o, ll_store *s, const in
         if (c.next[i] >= c.nw && ppl_finish(&c, i)) goto done;   /* killed between its last window and its row */
     }
     unit_kind K = {ppl_todo, ppl_engine, ppl_run_window, &c};
-    rc = run_units(m, s, plans, np, (long)c.nw, rec, g, &K);
+    rc = run_units(m, s, plans, np, (long)c.nw, rec, g, &K, sharded ? o->shard : NULL);
 done:
     ll_engine_free(c.e);
     free(c.logits);
@@ -709,7 +713,8 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *opts, ll_store *s, ll_p
         snprintf(skip, sizeof skip, "skip:%d", s0);
         snprintf(rep, sizeof rep, "middle_repeat:%d", s0);
         const char *specs[3] = {"full", skip, rep};
-        for (int i = 0; !crc && i < 3; i++) {
+        ll_shard_iter it = ll_shard_phase(o->shard);
+        for (long i = crc ? 3 : ll_shard_next(&it, 3); !crc && i < 3; i = ll_shard_next(&it, 3)) {
             snprintf(g.what, sizeof g.what, "cosine matrices of %s", specs[i]);
             say(&g);
             crc = run_cosine(m, o, s, &ss, specs[i], &g);
@@ -721,7 +726,13 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *opts, ll_store *s, ll_p
         int ng = 0;
         for (int i = 0; i < P.n; i++)
             if (!strcmp(P.v[i].grp, "grid")) sel[ng++] = &P.v[i];
-        if (run_ppl(m, o, s, ppl_ids, n_ppl, sel, ng, o->reuse ? rec : NULL, &g)) goto done;
+        if (ll_shard_size(o->shard) == 1) {
+            if (run_ppl(m, o, s, ppl_ids, n_ppl, sel, ng, o->reuse ? rec : NULL, &g, false)) goto done;
+        } else {   /* ranks take whole plans: a plan's windows add up in order, as `layerlab ppl` adds them */
+            ll_shard_iter it = ll_shard_phase(o->shard);
+            for (long i = ll_shard_next(&it, ng); i < ng; i = ll_shard_next(&it, ng))
+                if (run_ppl(m, o, s, ppl_ids, n_ppl, &sel[i], 1, NULL, &g, false)) goto done;
+        }
     }
     snprintf(g.what, sizeof g.what, "done");
     say(&g);

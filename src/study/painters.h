@@ -45,6 +45,7 @@ typedef struct {
     int n_threads;
     bool exact;
     bool reuse;                 /* compute the layers plans share with the full model once per item (true) */
+    struct ll_shard *shard;     /* the MPI job this rank is part of (study/shard.h), or NULL: one process */
     /* progress: units of work (items x plans) done / total, with what runs now */
     void (*progress)(void *ctx, long done, long total, const char *what);
     void (*layer_progress)(void *ctx, int done, int total);

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
 
@@ -96,12 +98,13 @@ static int put_meta(ll_store *s, const char *key, const char *value) {
     return step_done(s, st, "writing meta");
 }
 
-/* Opens the file without creating it unless create; checks it is SQLite and (when it has tables) ours. */
-static ll_store *open_db(const char *dir, bool create, bool readonly) {
+/* Opens the file (DIR/results.sqlite, or DIR/<file> when file is set) without creating it unless create; checks it
+ * is SQLite and (when it has tables) ours. */
+static ll_store *open_db_file(const char *dir, const char *file, bool create, bool readonly) {
     ll_store *s = ll_calloc(1, sizeof *s);
     if (!s) return NULL;
     s->lock_fd = -1;
-    snprintf(s->path, sizeof s->path, "%s/results.sqlite", dir);
+    snprintf(s->path, sizeof s->path, "%s/%s", dir, file ? file : "results.sqlite");
     struct stat st;
     bool exists = stat(s->path, &st) == 0;
     if (exists && !S_ISREG(st.st_mode)) {
@@ -150,6 +153,8 @@ static ll_store *open_db(const char *dir, bool create, bool readonly) {
     }
     return s;
 }
+
+static ll_store *open_db(const char *dir, bool create, bool readonly) { return open_db_file(dir, NULL, create, readonly); }
 
 /* The first key of want whose value differs from have's (or that have lacks, or have has in addition). */
 static int compare_params(const char *path, const char *have_txt, const char *want_txt) {
@@ -251,6 +256,117 @@ ll_store *ll_store_open_existing(const char *dir) {
         return NULL;
     }
     return s;
+}
+
+/* ---- sharded runs: a store per rank, merged into the main one ---- */
+
+/* the counters runs add to (the others are set, the same by every rank) */
+#define ADDED_KEYS "('seconds', 'passes_computed', 'passes_naive')"
+
+static void rank_file(char *buf, size_t n, int rank) { snprintf(buf, n, "results.rank-%d.sqlite", rank); }
+
+int ll_store_make_rank_copy(ll_store *s, const char *dir, int rank) {
+    char file[64], path[4200];
+    rank_file(file, sizeof file, rank);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    const char *sfx[3] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {   /* merged already (ll_store_merge_ranks runs first): start afresh */
+        char p[4300];
+        snprintf(p, sizeof p, "%s%s", path, sfx[i]);
+        if (unlink(p) != 0 && errno != ENOENT) return ll_fail("cannot remove %s: %s", p, strerror(errno));
+    }
+    sqlite3 *dst = NULL;
+    if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        int rc = ll_fail("cannot create %s: %s", path, dst ? sqlite3_errmsg(dst) : "out of memory");
+        sqlite3_close(dst);
+        return rc;
+    }
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", s->db, "main");
+    int rc = b ? sqlite3_backup_step(b, -1) : SQLITE_ERROR;
+    if (b) sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) {
+        rc = ll_fail("copying %s to %s: %s", s->path, path, sqlite3_errmsg(dst));
+        sqlite3_close(dst);
+        return rc;
+    }
+    /* the rank counts its own compute from zero; the merge adds it to the main store's */
+    char *err = NULL;
+    if (sqlite3_exec(dst, "DELETE FROM progress WHERE key IN " ADDED_KEYS, NULL, NULL, &err) != SQLITE_OK) {
+        rc = ll_fail("%s: %s", path, err ? err : sqlite3_errmsg(dst));
+        sqlite3_free(err);
+        sqlite3_close(dst);
+        return rc;
+    }
+    sqlite3_close(dst);
+    return 0;
+}
+
+ll_store *ll_store_open_rank(const char *dir, int rank) {
+    char file[64];
+    rank_file(file, sizeof file, rank);
+    ll_store *s = open_db_file(dir, file, false, false);
+    if (s && !ll_store_meta(s, "kind")) {
+        ll_fail("%s is not a copy of a study's store", s->path);
+        ll_store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Merges one rank store (path) into s: the results replace (a unit's result is the same whoever computed it), the
+ * added counters add, the set ones are set. One transaction; then the file is removed. */
+static int merge_one(ll_store *s, const char *path) {
+    sqlite3_stmt *st = prep(s, "ATTACH DATABASE ? AS r");
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
+    if (step_done(s, st, "attaching a rank's store")) return -1;
+    static const char *sql =
+        "BEGIN IMMEDIATE;"
+        "INSERT OR REPLACE INTO main.plans SELECT * FROM r.plans;"
+        "INSERT OR REPLACE INTO main.items SELECT * FROM r.items;"
+        "INSERT OR REPLACE INTO main.ppl SELECT * FROM r.ppl;"
+        "INSERT OR REPLACE INTO main.analyses SELECT * FROM r.analyses;"
+        "INSERT OR REPLACE INTO main.prompts SELECT * FROM r.prompts;"
+        "INSERT OR REPLACE INTO main.ppl_windows SELECT * FROM r.ppl_windows;"
+        "INSERT OR REPLACE INTO main.progress(key, value) SELECT p.key, p.value + coalesce((SELECT m.value FROM"
+        " main.progress m WHERE m.key = p.key), 0) FROM r.progress p WHERE p.key IN " ADDED_KEYS ";"
+        "INSERT OR REPLACE INTO main.progress(key, value) SELECT key, value FROM r.progress WHERE key NOT IN " ADDED_KEYS ";"
+        "COMMIT;";
+    char *err = NULL;
+    int rc = 0;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        rc = ll_fail("%s: merging %s: %s", s->path, path, err ? err : sqlite3_errmsg(s->db));
+        sqlite3_free(err);
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    sqlite3_exec(s->db, "DETACH DATABASE r", NULL, NULL, NULL);
+    if (rc) return rc;
+    const char *sfx[3] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[4300];
+        snprintf(p, sizeof p, "%s%s", path, sfx[i]);
+        if (unlink(p) != 0 && errno != ENOENT) return ll_fail("cannot remove %s: %s", p, strerror(errno));
+    }
+    return 0;
+}
+
+int ll_store_merge_ranks(ll_store *s, const char *dir, int *n_merged) {
+    if (n_merged) *n_merged = 0;
+    DIR *d = opendir(dir);
+    if (!d) return ll_fail("cannot list %s: %s", dir, strerror(errno));
+    int rc = 0;
+    struct dirent *de;
+    while (!rc && (de = readdir(d))) {
+        int rank;
+        char tail[16] = "";
+        if (sscanf(de->d_name, "results.rank-%d.sqlit%15s", &rank, tail) != 2 || strcmp(tail, "e") != 0) continue;
+        char path[4300];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        rc = merge_one(s, path);
+        if (!rc && n_merged) (*n_merged)++;
+    }
+    closedir(d);
+    return rc;
 }
 
 void ll_store_close(ll_store *s) {

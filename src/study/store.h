@@ -66,6 +66,14 @@ int ll_store_put_ppl(ll_store *s, const char *plan, long long tokens, long long 
                      double seconds);
 /* An explicit transaction, for units of work that write several rows (the geometry study's prompt and its
  * answer): every row between begin and commit lands, or none. */
+/* Sharded runs (study/shard.h): each rank but 0 writes DIR/results.rank-K.sqlite, a copy of the main store made
+ * at the start with the added counters (seconds, passes) zeroed; rank 0 merges them into the main store at the
+ * end, and any left by a killed run at the next start. */
+int ll_store_make_rank_copy(ll_store *s, const char *dir, int rank);
+ll_store *ll_store_open_rank(const char *dir, int rank);
+/* Merges every DIR/results.rank-*.sqlite into s (results replace, added counters add; one transaction each) and
+ * removes it. *n_merged (may be NULL): how many. 0 or -1. */
+int ll_store_merge_ranks(ll_store *s, const char *dir, int *n_merged);
 int ll_store_begin(ll_store *s);
 int ll_store_commit(ll_store *s);
 void ll_store_rollback(ll_store *s);
