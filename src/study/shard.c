@@ -2,6 +2,7 @@
 #include "study/shard.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +19,12 @@ struct ll_shard {
     int64_t *counters;   /* rank 0: one per phase */
     MPI_Win win;
     int phases;          /* phases started so far */
+    /* LAYERLAB_SHARD_STATS=1: what the sharding cost this rank, printed at the end (docs/SCALING.md) */
+    long n_taken, n_trips;
+    double t_next, t_store_open, t_gather, t0;
 };
+
+static double now_s(void) { return MPI_Wtime(); }
 
 /* Started by mpirun (OpenMPI's environment) or another PMI launcher. */
 static bool launched(void) {
@@ -42,12 +48,19 @@ int ll_shard_init(ll_shard **out) {
     }
     if (sh->rank == 0) memset(sh->counters, 0, (size_t)bytes);
     MPI_Barrier(MPI_COMM_WORLD);   /* the counters are zero before anyone takes a unit */
+    sh->t0 = now_s();
     *out = sh;
     return 0;
 }
 
 void ll_shard_finalize(ll_shard *sh) {
     if (!sh) return;
+    const char *st = getenv("LAYERLAB_SHARD_STATS");
+    if (st && *st == '1')
+        fprintf(stderr, "layerlab: shard stats: rank %d of %d: %ld units taken in %ld trips to rank 0 (%.6f s, %.1f us "
+                "each); store open/copy %.3f s; gather/merge %.3f s; %.3f s from init to finalize\n", sh->rank, sh->size,
+                sh->n_taken, sh->n_trips, sh->t_next, sh->n_trips ? 1e6 * sh->t_next / (double)sh->n_trips : 0.0,
+                sh->t_store_open, sh->t_gather, now_s() - sh->t0);
     MPI_Barrier(MPI_COMM_WORLD);
     MPI_Win_free(&sh->win);
     free(sh);
@@ -81,10 +94,14 @@ long ll_shard_next(ll_shard_iter *it, long n) {
     if (it->phase >= MAX_PHASES) return it->next < n ? it->next++ : n;   /* not reached: studies have few phases */
     if (it->next >= n) return n;   /* this rank saw the phase end: no more trips to rank 0 */
     int64_t one = 1, got = 0;
+    double t = now_s();
     MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, sh->win);
     MPI_Fetch_and_op(&one, &got, MPI_INT64_T, 0, (MPI_Aint)it->phase, MPI_SUM, sh->win);
     MPI_Win_unlock(0, sh->win);
+    sh->t_next += now_s() - t;
+    sh->n_trips++;
     if (got >= n) it->next = n;
+    else sh->n_taken++;
     return got < n ? (long)got : n;
 }
 
@@ -112,8 +129,31 @@ long ll_shard_next(ll_shard_iter *it, long n) { return it->next < n ? it->next++
 
 /* ---- a study's store across the ranks ---- */
 
+static ll_store *store_open(ll_shard *sh, const char *dir, const char *kind, const char *params_json,
+                            const char *model_sha256);
+static int store_gather(ll_shard *sh, const char *dir, ll_store **s, int failed);
+
+#ifdef LAYERLAB_MPI
+static void add_time(ll_shard *sh, double *acc, double t0) {
+    if (sh) *acc += now_s() - t0;
+}
+#define T_NOW() (sh ? now_s() : 0.0)
+#define T_ADD(field, t0) do { if (sh) add_time(sh, &sh->field, t0); } while (0)
+#else
+#define T_NOW() 0.0
+#define T_ADD(field, t0) ((void)(t0))
+#endif
+
 ll_store *ll_study_store_open(ll_shard *sh, const char *dir, const char *kind, const char *params_json,
                               const char *model_sha256) {
+    double t0 = T_NOW();
+    ll_store *r = store_open(sh, dir, kind, params_json, model_sha256);
+    T_ADD(t_store_open, t0);
+    return r;
+}
+
+static ll_store *store_open(ll_shard *sh, const char *dir, const char *kind, const char *params_json,
+                            const char *model_sha256) {
     int rank = ll_shard_rank(sh), size = ll_shard_size(sh), failed = 0;
     ll_store *s = NULL;
     if (rank == 0) {
@@ -140,6 +180,13 @@ ll_store *ll_study_store_open(ll_shard *sh, const char *dir, const char *kind, c
 }
 
 int ll_study_store_gather(ll_shard *sh, const char *dir, ll_store **s, int failed) {
+    double t0 = T_NOW();
+    int rc = store_gather(sh, dir, s, failed);
+    T_ADD(t_gather, t0);
+    return rc;
+}
+
+static int store_gather(ll_shard *sh, const char *dir, ll_store **s, int failed) {
     int rank = ll_shard_rank(sh);
     if (rank > 0) {   /* closed (and checkpointed) before rank 0 reads it */
         ll_store_close(*s);
