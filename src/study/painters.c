@@ -217,6 +217,7 @@ typedef struct {
     ll_engine *(*engine)(void *ctx);
     int (*run)(void *ctx, int i, int u, ll_engine *e, bool store);
     void *ctx;
+    const long *order;   /* the order units are taken in (NULL: 0, 1, 2, ...) */
 } unit_kind;
 
 /* Runs units 0..n_units-1 of the plans, unit by unit. With reuse (rec[0], rec[1] not NULL), the full model
@@ -251,7 +252,8 @@ static int run_units(ll_model *m, ll_store *s, const plan_t *const *plans, int n
     }
     /* the units: 0, 1, 2, ... in one process; with MPI ranks, each takes the next one left when it is free */
     ll_shard_iter it = ll_shard_phase(sh);
-    for (long u = rc ? n_units : ll_shard_next(&it, n_units); !rc && u < n_units; u = ll_shard_next(&it, n_units)) {
+    for (long uk = rc ? n_units : ll_shard_next(&it, n_units); !rc && uk < n_units; uk = ll_shard_next(&it, n_units)) {
+        const long u = K->order ? K->order[uk] : uk;
         int nt = 0;
         for (int i = 0; !rc && i < np; i++) {
             int h = K->todo(K->ctx, i, (int)u);
@@ -363,8 +365,31 @@ static int run_items(ll_model *m, const ll_painters_opts *o, ll_store *s, const 
                      const plan_t *const *plans, int np, ll_reuse *const *rec, prog_t *g) {
     items_ctx c = {m, o, s, t, items, n, plans, {0, NULL, 0}, NULL, g};
     if (ll_order_full(&c.full, m->n_layer)) return -1;
-    unit_kind K = {items_todo, items_engine, items_run, &c};
+    unit_kind K = {items_todo, items_engine, items_run, &c, NULL};
+    long *order = NULL;
+    if (ll_shard_size(o->shard) > 1 && (order = ll_malloc((size_t)(n ? n : 1) * sizeof *order))) {
+        /* ranks take the longest items first, so the phase ends on short ones (text length as the cost) */
+        double *cost = ll_malloc((size_t)(n ? n : 1) * sizeof *cost);
+        if (cost) {
+            for (int k = 0; k < n; k++) {
+                const ll_eval_item *it = &t->items[items[k]];
+                double c0 = it->question ? (double)strlen(it->question) + 4.0 * o->max_gen : 0;
+                for (int r = 0; r < it->n_req; r++) c0 += (double)(strlen(it->req[r].ctx) + strlen(it->req[r].cont));
+                cost[k] = c0;
+                order[k] = k;
+            }
+            for (int a = 1; a < n; a++) {   /* insertion sort, descending cost, ties by index: the same on every rank */
+                long v = order[a];
+                int b = a;
+                while (b > 0 && cost[order[b - 1]] < cost[v]) { order[b] = order[b - 1]; b--; }
+                order[b] = v;
+            }
+            K.order = order;
+            free(cost);
+        }
+    }
     int rc = run_units(m, s, plans, np, n, rec, g, &K, o->shard);
+    free(order);
     ll_eval_end(c.S);
     ll_order_free(&c.full);
     return rc;
@@ -520,7 +545,7 @@ static int run_ppl(ll_model *m, const ll_painters_opts *o, ll_store *s, const in
         c.next[i] = k ? w + 1 : 0;
         if (c.next[i] >= c.nw && ppl_finish(&c, i)) goto done;   /* killed between its last window and its row */
     }
-    unit_kind K = {ppl_todo, ppl_engine, ppl_run_window, &c};
+    unit_kind K = {ppl_todo, ppl_engine, ppl_run_window, &c, NULL};
     rc = run_units(m, s, plans, np, (long)c.nw, rec, g, &K, sharded ? o->shard : NULL);
 done:
     ll_engine_free(c.e);
@@ -683,44 +708,57 @@ int ll_painters_run(ll_model *m, const ll_painters_opts *opts, ll_store *s, ll_p
     int ns = 0, nl = 0;
     for (int i = 0; i < P.n; i++)
         if (!P.v[i].lambada_only) sel[ns++] = &P.v[i];
-    for (int t = 0; t < o->n_tasks; t++)
-        if (encoder ? run_encoder(m, o, s, &tasks[t], items[t], n_items[t], sel, ns, &g)
-                    : run_items(m, o, s, &tasks[t], items[t], n_items[t], sel, ns, o->reuse ? rec : NULL, &g))
-            goto done;
-    for (int i = 0; i < P.n; i++)
-        if (P.v[i].lambada_only) sel[nl++] = &P.v[i];
-    if (have_lambada && nl && run_items(m, o, s, &lambada, lam_items, n_lam, sel, nl, o->reuse ? rec : NULL, &g)) goto done;
-    /* the cosine matrices (minutes) before the perplexity windows (hours on a large grid) */
-    if (cosine) {
-        ll_probe_samples ss = {0};
-        int crc = 0;
-        if (encoder) {   /* the first sentences as the encoder reads them ([CLS] ... [SEP]), unpadded */
-            const ll_eval_task *et = &tasks[enc_task];
-            for (long k = 0; !crc && k < et->n_items && k < o->cosine_samples; k++) {
-                int32_t *ids;
-                int nid;
-                if (!(crc = ll_embed_ids(m, et->items[k].question, 0, &ids, &nid, NULL))) {
-                    crc = ll_probe_samples_add(&ss, ids, nid);
-                    free(ids);
-                }
-            }
+    /* the stages: the tasks' items, the single skip / switch runs, the cosine matrices (minutes) — then the
+     * perplexity windows (hours on a large grid). MPI ranks take them in the reverse order: the few large units
+     * (a cosine run, a LAMBADA item under every single plan) first, so the job ends on small ones and the ranks
+     * finish together; the results do not depend on the order. */
+    const bool sharded = ll_shard_size(o->shard) > 1;
+    for (int stage_i = 0; stage_i < 3; stage_i++) {
+        const int stage = sharded ? 2 - stage_i : stage_i;
+        if (stage == 0) {
+            for (int t = 0; t < o->n_tasks; t++)
+                if (encoder ? run_encoder(m, o, s, &tasks[t], items[t], n_items[t], sel, ns, &g)
+                            : run_items(m, o, s, &tasks[t], items[t], n_items[t], sel, ns, o->reuse ? rec : NULL, &g))
+                    goto done;
+        } else if (stage == 1) {
+            for (int i = 0; i < P.n; i++)
+                if (P.v[i].lambada_only) sel[ns + nl++] = &P.v[i];   /* after the task plans: both stay */
+            if (have_lambada && nl && run_items(m, o, s, &lambada, lam_items, n_lam, sel + ns, nl, o->reuse ? rec : NULL, &g))
+                goto done;
         } else {
-            crc = ll_probe_task_samples(m->tok, o->bos, &lambada, o->cosine_samples, &ss);
-            if (!crc) crc = ll_probe_samples_pad8(&ss);
+            /* the cosine matrices (minutes) before the perplexity windows (hours on a large grid) */
+            if (cosine) {
+                ll_probe_samples ss = {0};
+                int crc = 0;
+                if (encoder) {   /* the first sentences as the encoder reads them ([CLS] ... [SEP]), unpadded */
+                    const ll_eval_task *et = &tasks[enc_task];
+                    for (long k = 0; !crc && k < et->n_items && k < o->cosine_samples; k++) {
+                        int32_t *ids;
+                        int nid;
+                        if (!(crc = ll_embed_ids(m, et->items[k].question, 0, &ids, &nid, NULL))) {
+                            crc = ll_probe_samples_add(&ss, ids, nid);
+                            free(ids);
+                        }
+                    }
+                } else {
+                    crc = ll_probe_task_samples(m->tok, o->bos, &lambada, o->cosine_samples, &ss);
+                    if (!crc) crc = ll_probe_samples_pad8(&ss);
+                }
+                int s0 = L / 2 - 3 > 0 ? L / 2 - 3 : 0;   /* the paper's A.4: s = 13 of 32 layers, M = 5 */
+                char skip[32], rep[32];
+                snprintf(skip, sizeof skip, "skip:%d", s0);
+                snprintf(rep, sizeof rep, "middle_repeat:%d", s0);
+                const char *specs[3] = {"full", skip, rep};
+                ll_shard_iter it = ll_shard_phase(o->shard);
+                for (long i = crc ? 3 : ll_shard_next(&it, 3); !crc && i < 3; i = ll_shard_next(&it, 3)) {
+                    snprintf(g.what, sizeof g.what, "cosine matrices of %s", specs[i]);
+                    say(&g);
+                    crc = run_cosine(m, o, s, &ss, specs[i], &g);
+                }
+                ll_probe_samples_free(&ss);
+                if (crc) goto done;
+            }
         }
-        int s0 = L / 2 - 3 > 0 ? L / 2 - 3 : 0;   /* the paper's A.4: s = 13 of 32 layers, M = 5 */
-        char skip[32], rep[32];
-        snprintf(skip, sizeof skip, "skip:%d", s0);
-        snprintf(rep, sizeof rep, "middle_repeat:%d", s0);
-        const char *specs[3] = {"full", skip, rep};
-        ll_shard_iter it = ll_shard_phase(o->shard);
-        for (long i = crc ? 3 : ll_shard_next(&it, 3); !crc && i < 3; i = ll_shard_next(&it, 3)) {
-            snprintf(g.what, sizeof g.what, "cosine matrices of %s", specs[i]);
-            say(&g);
-            crc = run_cosine(m, o, s, &ss, specs[i], &g);
-        }
-        ll_probe_samples_free(&ss);
-        if (crc) goto done;
     }
     if (ppl_ids) {
         int ng = 0;
