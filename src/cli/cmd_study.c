@@ -41,7 +41,9 @@ static const char *USAGE =
     "  --quiet             no progress\n"
     "  --threads N, --exact|--llamacpp, --tokenizer TOK.bin, --bos\n"
     "Every finished item is committed to DIR/results.sqlite; the same command run again continues where it\n"
-    "stopped. A DIR made with another model or other parameters is refused.\n";
+    "stopped. A DIR made with another model or other parameters is refused.\n"
+    "MPI: `mpirun -n N layerlab study painters|geometry ...` shares the units of work among N ranks (--threads\n"
+    "per rank; built with OpenMPI when present); the store and exports equal one process's (docs/SCALING.md).\n";
 
 static int split_list(const char *s, char out[][40], int max, const char *opt) {
     int n = 0;
