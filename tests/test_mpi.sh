@@ -16,7 +16,7 @@ command -v mpirun >/dev/null || { echo "test_mpi: skipping: no mpirun (apt-get i
 ldd "$LAYERLAB" | grep -q libmpi || { echo "test_mpi: skipping: $LAYERLAB was built without MPI"; exit 77; }
 PY=${PYTHON:-python3}
 MPI="mpirun --allow-run-as-root --oversubscribe"
-tmp=$(mktemp -d); trap 'pkill -9 -P $$ 2>/dev/null; rm -rf "$tmp"' EXIT
+tmp=$(mktemp -d); trap 'pkill -9 -P $$ 2>/dev/null || true; rm -rf "$tmp"' EXIT
 export LAYERLAB_DATA=$SHARED/data
 P=(study painters "$S" --tokenizer "$T" --tasks arc_easy,lambada_openai --limit 20 --seeds 2 --quiet --threads 1)
 G=(study geometry "$S" --tokenizer "$T" --task arc_easy --limit 12 --shots 0,1 --quiet --threads 1)

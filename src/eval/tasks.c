@@ -481,7 +481,10 @@ int ll_eval_load(const char *task, const char *path, const char *fewshot_path, l
     if (!(out->path = ll_strndup(path, strlen(path)))) return -1;
     size_t len;
     char *buf = read_data_file(path, &len);
-    if (!buf) return -1;
+    if (!buf) {   /* out->path is allocated already */
+        ll_eval_task_free(out);
+        return -1;
+    }
     int r = parse_items(task, path, buf, len, out);
     free(buf);
     if (!r && out->kind == LL_EVAL_GEN) {
