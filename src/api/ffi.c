@@ -950,22 +950,14 @@ static int study_painters(ll_model *m, const char *out_dir, const jopt *o, void 
     if (max_gen > 0) po.max_gen = (int)max_gen;
     po.reuse = reuse;
     if (nt == 0) {   /* the CLI's default tasks (the quick profile's when quick) */
-        static const char *const full[] = {"arc_challenge", "hellaswag", "winogrande", "lambada_openai", "gsm8k"};
-        static const char *const q[] = {"arc_easy", "hellaswag", "piqa", "lambada_openai"};
-        nt = quick ? 4 : 5;
-        for (int t = 0; t < nt; t++) strcpy(names[t], quick ? q[t] : full[t]);
-    }
-    if (quick) {   /* `study painters --quick`: what the option does not set */
-        if (limit < 0 && !po.sample) po.limit = 10;
-        if (seeds < 0) po.seeds = 2;
-        if (cos_n < 0) po.cosine_samples = 16;
-        if (single < 0) po.single_limit = 4;
-        if (!jget(o, "analyses")) po.analyses = LL_PAINTERS_A_COSINE | LL_PAINTERS_A_SINGLE;
-        if (!po.n_starts) {
-            int L = m->n_layer;
-            for (int k = 0; k < 5 && L / 2 - 1 - 2 * k >= 0; k++) po.starts[po.n_starts++] = L / 2 - 1 - 2 * k;
+        const char *p = ll_painters_default_tasks(quick);
+        while (*p && nt < LL_PAINTERS_MAX_TASKS) {
+            size_t k = strcspn(p, ",");
+            snprintf(names[nt++], sizeof names[0], "%.*s", (int)k, p);
+            p += k + (p[k] == ',');
         }
     }
+    if (quick) ll_painters_apply_quick(&po, m->n_layer, limit >= 0, jget(o, "analyses") != NULL);   /* `--quick` */
     char *paths[LL_PAINTERS_MAX_TASKS] = {0}, *fews[LL_PAINTERS_MAX_TASKS] = {0}, *lam = NULL, *lam_few = NULL, *params = NULL;
     ll_store *s = NULL;
     int rc = -1;
@@ -1044,15 +1036,7 @@ static int study_geometry(ll_model *m, const char *out_dir, const jopt *o, void 
     go.sample_seed = (uint64_t)seed;
     go.seed = (uint64_t)pseed;
     if (max_gen > 0) go.max_gen = (int)max_gen;
-    if (quick) {   /* `study geometry --quick` */
-        if (!task) go.task = "arc_easy";
-        if (limit < 0 && !go.sample) go.limit = 50;
-        if (nsh == 0) {
-            static const int qs[] = {0, 1, 2, 4};
-            memcpy(go.shots, qs, sizeof qs);
-            go.n_shots = 4;
-        }
-    }
+    if (quick) ll_geometry_apply_quick(&go, task != NULL, limit >= 0, nsh != 0);   /* `study geometry --quick` */
     char *path = NULL, *few = NULL, *params = NULL;
     ll_store *s = NULL;
     int rc = -1;

@@ -108,15 +108,7 @@ int cmd_study_geometry(int argc, char **argv) {
     }
     if (!c.model) return cli_error("study geometry: MODEL is required\n%s", USAGE);
     if (!out) return cli_error("study geometry: --out DIR is required\n%s", USAGE);
-    if (quick) {   /* minutes, not hours (README: what it leaves out) */
-        if (!have_task) o.task = "arc_easy";
-        if (!have_limit && !o.sample) o.limit = 50;
-        if (!have_shots) {
-            static const int qs[] = {0, 1, 2, 4};
-            memcpy(o.shots, qs, sizeof qs);
-            o.n_shots = 4;
-        }
-    }
+    if (quick) ll_geometry_apply_quick(&o, have_task, have_limit, have_shots);   /* minutes, not hours */
     char *path = NULL, *few = NULL;
     if (cli_task_files("study geometry", o.task, data, fewshot, &path, &few)) return 1;
     o.data = path;

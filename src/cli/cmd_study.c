@@ -99,7 +99,7 @@ static int painters(int argc, char **argv) {
     cli_common_init(&c);
     ll_painters_opts o;
     ll_painters_default_opts(&o);
-    const char *out = NULL, *tasks = "arc_challenge,hellaswag,winogrande,lambada_openai,gsm8k";
+    const char *out = NULL, *tasks = ll_painters_default_tasks(false);
     bool quiet = false, quick = false, have_limit = false, analyses_set = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -157,12 +157,8 @@ static int painters(int argc, char **argv) {
     }
     if (!out) return cli_error("study painters: --out DIR is required\n%s", USAGE);
     if (quick) {   /* the README's main command: minutes, not hours (what it leaves out: README) */
-        if (!strcmp(tasks, "arc_challenge,hellaswag,winogrande,lambada_openai,gsm8k")) tasks = "arc_easy,hellaswag,piqa,lambada_openai";
-        if (!have_limit && !o.sample) o.limit = 10;
-        if (o.seeds == 10) o.seeds = 2;
-        if (o.cosine_samples == 100) o.cosine_samples = 16;
-        if (o.single_limit < 0) o.single_limit = 4;
-        if (!analyses_set) o.analyses = LL_PAINTERS_A_COSINE | LL_PAINTERS_A_SINGLE;
+        if (!strcmp(tasks, ll_painters_default_tasks(false))) tasks = ll_painters_default_tasks(true);
+        ll_painters_apply_quick(&o, 0, have_limit, analyses_set);   /* the starts once the model is open */
     }
     char names[LL_PAINTERS_MAX_TASKS][40];
     int nt = split_list(tasks, names, LL_PAINTERS_MAX_TASKS, "--tasks");
@@ -193,10 +189,7 @@ static int painters(int argc, char **argv) {
     o.exact = c.exact;
     if (!(m = cli_open_model(&c, false))) goto done;
     if (!m->tok) { cli_error("%s: a llama2.c checkpoint needs --tokenizer TOK.bin", c.model); goto done; }
-    if (quick && !o.n_starts) {   /* five starts spread over the sweep */
-        int L = m->n_layer;
-        for (int k = 0; k < 5 && L / 2 - 1 - 2 * k >= 0; k++) o.starts[o.n_starts++] = L / 2 - 1 - 2 * k;
-    }
+    if (quick) ll_painters_apply_quick(&o, m->n_layer, true, true);   /* five starts spread over the sweep */
     if (ll_painters_validate(&o, m->n_layer)) { ll_fail_prefix("study painters: "); cli_lib_error(); goto done; }
     if (!(params = ll_painters_params_json(&o, m->n_layer))) { cli_lib_error(); goto done; }
     if (!(s = ll_study_store_open(sh, out, "painters", params, ll_model_sha256(m)))) { cli_lib_error(); goto done; }

@@ -360,6 +360,16 @@ static int build_prompts(build_t *B) {
 
 /* ---- the run ---- */
 
+void ll_geometry_apply_quick(ll_geometry_opts *o, bool have_task, bool have_limit, bool have_shots) {
+    if (!have_task) o->task = "arc_easy";
+    if (!have_limit && !o->sample) o->limit = 50;
+    if (!have_shots) {
+        static const int qs[] = {0, 1, 2, 4};
+        memcpy(o->shots, qs, sizeof qs);
+        o->n_shots = 4;
+    }
+}
+
 int ll_geometry_run(ll_model *m, const ll_geometry_opts *o, ll_store *s) {
     if (!m->tok) return ll_fail("%s: a llama2.c checkpoint needs a tokenizer", m->path);
     if (o->bos && ll_tok_bos(m->tok) < 0) return ll_fail("--bos: the model has no BOS token");

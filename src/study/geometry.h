@@ -46,6 +46,9 @@ typedef struct {
 } ll_geometry_opts;
 
 void ll_geometry_default_opts(ll_geometry_opts *o);
+/* `--quick`: arc_easy (unless have_task), 50 questions (unless have_limit or a sample), shots 0,1,2,4 (unless
+ * have_shots), every condition. */
+void ll_geometry_apply_quick(ll_geometry_opts *o, bool have_task, bool have_limit, bool have_shots);
 /* The parameters that define the study, as canonical JSON (the store refuses other ones). */
 char *ll_geometry_params_json(const ll_geometry_opts *o);
 /* Runs (or continues) the study on m into the store. 0, or -1 with the error set (what was committed stays). */

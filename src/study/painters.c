@@ -43,6 +43,20 @@ void ll_painters_default_opts(ll_painters_opts *o) {
     o->reuse = true;
 }
 
+const char *ll_painters_default_tasks(bool quick) {
+    return quick ? "arc_easy,hellaswag,piqa,lambada_openai" : "arc_challenge,hellaswag,winogrande,lambada_openai,gsm8k";
+}
+
+void ll_painters_apply_quick(ll_painters_opts *o, int n_layer, bool have_limit, bool analyses_set) {
+    if (!have_limit && !o->sample) o->limit = 10;
+    if (o->seeds == 10) o->seeds = 2;
+    if (o->cosine_samples == 100) o->cosine_samples = 16;
+    if (o->single_limit < 0) o->single_limit = 4;
+    if (!analyses_set) o->analyses = LL_PAINTERS_A_COSINE | LL_PAINTERS_A_SINGLE;
+    if (!o->n_starts)
+        for (int k = 0; k < 5 && n_layer / 2 - 1 - 2 * k >= 0; k++) o->starts[o->n_starts++] = n_layer / 2 - 1 - 2 * k;
+}
+
 /* ---- the plans ---- */
 
 typedef struct {

@@ -56,6 +56,13 @@ enum { LL_PV_SKIP = 0, LL_PV_MIDDLE_REPEAT, LL_PV_REVERSE, LL_PV_RANDOM, LL_PV_P
 extern const char *const ll_painters_variant_names[LL_PV_COUNT];
 
 void ll_painters_default_opts(ll_painters_opts *o);
+/* The tasks a study runs when none are named: the paper's five, or the quick profile's four. */
+const char *ll_painters_default_tasks(bool quick);
+/* `--quick`: the small profile (minutes; README says what it leaves out) for what the caller left at its default:
+ * the first 10 items (unless have_limit or a sample), 2 random seeds, 16 cosine samples, 4 LAMBADA items for the
+ * single runs, the cosine and single analyses (unless analyses_set), and five starts spread over the sweep of an
+ * n_layer model (when none are given). */
+void ll_painters_apply_quick(ll_painters_opts *o, int n_layer, bool have_limit, bool analyses_set);
 /* Checks the options against a model of n_layer layers (every start leaves a middle) before anything is
  * stored. 0, or -1 with the error set. */
 int ll_painters_validate(const ll_painters_opts *o, int n_layer);
