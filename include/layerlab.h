@@ -66,9 +66,41 @@ typedef struct {
 
 enum { LL_LOGITS_NONE = 0, LL_LOGITS_LAST = 1, LL_LOGITS_ALL = 2 };
 
+/* A plan (docs/PLANS.md: a preset such as "skip:13", or a list such as "0-3,[4,5]*2,6") as the order of a model of
+ * n_layer layers; free with ll_order_free. 0, or -1 with the error set. */
+int ll_plan_parse(const char *spec, int n_layer, ll_order *out);
+void ll_order_free(ll_order *o);
+
+/* n_ctx 512, 2 threads, exact numerics, no K/V averaging. */
+ll_engine_opts ll_engine_default_opts(void);
+/* order NULL = every layer in order. NULL on error. */
 ll_engine *ll_engine_new(ll_model *m, const ll_order *order, const ll_engine_opts *opts);
 void ll_engine_free(ll_engine *e);
+/* tokens[0..T) at positions pos0.. (earlier positions are in the cache); logits [T or 1][n_vocab] per mode */
 int ll_engine_forward(ll_engine *e, const int32_t *tokens, int T, int pos0, float *logits, int mode);
+/* the same forward writing the final norm's output [T][n_embd] (an encoder's hidden states) instead of logits */
+int ll_engine_forward_hidden(ll_engine *e, const int32_t *tokens, int T, int pos0, float *hidden);
+/* Changes the order the engine runs (the caches grow if needed). 0 or -1. */
+int ll_engine_set_order(ll_engine *e, const ll_order *order);
+
+/* Taps: read-only views into a forward, for probes. Every callback may be NULL. `attn` runs on the worker threads,
+ * once per (pass, query position, head): writes to disjoint places need no lock; the others on the calling
+ * thread. Entries count from 0 in the order (-1: the embedding output); a member is a position in a parallel
+ * group (0 for a single layer). */
+typedef struct ll_tap {
+    void *ctx;
+    /* the residual stream after entry `entry`: x[T][n_embd], positions pos0.. */
+    void (*hidden)(void *ctx, int entry, const float *x, int T, int pos0);
+    /* whether the attention rows of query position pos are wanted; called once per forward and position */
+    bool (*want_attn)(void *ctx, int pos);
+    /* w[0..k1-k0): the softmax attention of query `pos`, head `head`, over the keys at positions k0..k1-1 (causal:
+     * 0..pos; an encoder: every position of the forward) */
+    void (*attn)(void *ctx, int entry, int member, int head, int pos, int k0, int k1, const float *w);
+    /* the MLP's pre-activations g[T][n_ff]: the gate (gated MLPs) or the up projection + bias (plain MLPs) */
+    void (*gate)(void *ctx, int entry, int member, const float *g, int T, int pos0);
+} ll_tap;
+/* Installs (copies) a tap; NULL removes it. */
+void ll_engine_set_tap(ll_engine *e, const ll_tap *tap);
 
 /* ---- memory and version ---- */
 /* Frees memory the library handed over (token ids, text, sample arrays from the functions below). */

@@ -15,6 +15,19 @@
     CHECK(bad_ && strstr(m_, want) != NULL, "%s: expected a failure naming '%s', got %s '%s'", #expr, want, \
           bad_ ? "failure" : "success", bad_ ? m_ : ""); } while (0)
 
+/* the public tap: the residual stream after the last entry, copied out */
+typedef struct {
+    int last, calls;
+    float *out;
+    size_t n;
+} tap_ctx;
+static void tap_hidden(void *ctx, int entry, const float *x, int T, int pos0) {
+    tap_ctx *c = ctx;
+    (void)pos0;
+    c->calls++;
+    if (entry == c->last) memcpy(c->out, x, c->n * (size_t)T * sizeof(float));
+}
+
 int main(void) {
     CHECK(ll_version() && !strcmp(ll_version(), LAYERLAB_VERSION), "version %s", ll_version());
     ll_free(NULL);
@@ -129,6 +142,34 @@ int main(void) {
             worst = fabs(s - 1) > worst ? fabs(s - 1) : worst;
         }
     CHECK(worst <= 1e-5 && above == 0, "attention rows: |sum - 1| %.3g, %d nonzero above the diagonal", worst, above);
+
+    /* the public C API by hand: a plan, default engine options, a tap; the state after the last entry equals the
+     * cache's under the same plan, bit for bit */
+    {
+        ll_order ord;
+        FAILS(ll_plan_parse("reverse:9", ll_model_n_layer(m), &ord) != 0, "");
+        CHECK(ll_plan_parse("reverse:1", ll_model_n_layer(m), &ord) == 0, "plan: %s", ll_errmsg());
+        ll_engine_opts eo = ll_engine_default_opts();
+        CHECK(eo.exact && eo.n_threads == 2 && eo.n_ctx == 512, "default engine options");
+        eo.n_ctx = T;
+        ll_engine *e2 = ll_engine_new(m, &ord, &eo);
+        CHECK(e2 != NULL, "engine: %s", ll_errmsg());
+        float *mine = malloc(sizeof(float) * T * D), *theirs = malloc(sizeof(float) * T * D);
+        tap_ctx tc = {ord.n_entries - 1, 0, mine, (size_t)D};
+        ll_tap tap = {.ctx = &tc, .hidden = tap_hidden};
+        ll_engine_set_tap(e2, &tap);
+        CHECK(ll_engine_forward(e2, ids, T, 0, NULL, LL_LOGITS_NONE) == 0, "tapped forward: %s", ll_errmsg());
+        CHECK(tc.calls == ord.n_entries + 1, "tap calls %d for %d entries + the embedding", tc.calls, ord.n_entries);
+        char name[64];
+        snprintf(name, sizeof name, "blocks.%d.hook_resid_post", ord.n_entries - 1);
+        const char *nm[1] = {name};
+        CHECK(ll_ffi_cache(m, ids, T, "{\"plan\": \"reverse:1\"}", nm, 1, (float *[]){theirs}) == 0, "cache: %s", ll_errmsg());
+        CHECK(!memcmp(mine, theirs, sizeof(float) * T * (size_t)D), "the tap's state differs from the cache's");
+        free(mine);
+        free(theirs);
+        ll_engine_free(e2);
+        ll_order_free(&ord);
+    }
 
     /* probes */
     int64_t lens[2] = {3, 3}, zero[2] = {3, 0};

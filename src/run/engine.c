@@ -166,6 +166,11 @@ void ll_engine_free(ll_engine *e) {
 
 int ll_engine_n_ctx(const ll_engine *e) { return e->n_ctx; }
 
+ll_engine_opts ll_engine_default_opts(void) {
+    ll_engine_opts o = {.n_ctx = 512, .n_threads = 2, .exact = true, .parallel_kv_mean = false};
+    return o;
+}
+
 const ll_order *ll_engine_order(const ll_engine *e) { return &e->order; }
 
 int ll_engine_set_order(ll_engine *e, const ll_order *order) {

@@ -31,8 +31,7 @@ int ll_engine_forward(ll_engine *e, const int32_t *tokens, int T, int pos0, floa
 int ll_engine_n_ctx(const ll_engine *e);
 /* The same forward, writing the final norm's output (the hidden states the head would read; an encoder's output)
  * [T][n_embd] instead of logits. Works for models with and without a head. */
-enum { LL_HIDDEN = 4 };
-int ll_engine_forward_hidden(ll_engine *e, const int32_t *tokens, int T, int pos0, float *hidden);
+enum { LL_HIDDEN = 4 };   /* ll_engine_forward_hidden (include/layerlab.h) */
 
 /* A token of a tree forward: its RoPE position, and the cache slots it attends to: [a0, a1), then [b0, its
  * own slot] (a0 <= a1 <= b0 <= own slot). */
@@ -55,23 +54,7 @@ enum { LL_LOGITS_ROWS = 3 };
 int ll_engine_forward_tree_rows(ll_engine *e, const int32_t *tokens, const ll_tree_tok *tt, int T, int base,
                                 const int *rows, int n_rows, float *logits);
 
-/* Taps: read-only views into the forward pass, for probes. Every callback may be NULL. They run on the
- * calling thread, except `attn`, which runs on the pool's workers: it is called once per (pass, query
- * position, head), so writes to disjoint places need no lock. Entries count from 0 in the order; a
- * member is a position inside a parallel group (0 for a single layer). */
-typedef struct ll_tap {
-    void *ctx;
-    /* the residual stream after entry `entry` (-1 = the embedding output): x[T][n_embd], positions pos0.. */
-    void (*hidden)(void *ctx, int entry, const float *x, int T, int pos0);
-    /* the query positions whose attention rows are wanted (NULL = none); called once per forward and position */
-    bool (*want_attn)(void *ctx, int pos);
-    /* w[0..k1-k0): the softmax attention row of query position `pos`, head `head`, over the keys at positions
-     * k0..k1-1 (causal: 0..pos; an encoder's bidirectional attention: every position of the forward) */
-    void (*attn)(void *ctx, int entry, int member, int head, int pos, int k0, int k1, const float *w);
-    /* the MLP's pre-activations g[T][n_ff]: in gated MLPs (llama, gemma3) the gate W_gate · norm(h) before the
-     * SiLU / GELU; in plain MLPs (gptneox, bert) the up projection W_up · norm(h) + b before the GELU */
-    void (*gate)(void *ctx, int entry, int member, const float *g, int T, int pos0);
-} ll_tap;
+/* Taps (ll_tap, ll_engine_set_tap) are public: include/layerlab.h. */
 
 /* Called after each entry of every forward with (entries done, entries in the order), on the calling
  * thread: progress inside one long forward. NULL removes it. */
@@ -80,9 +63,8 @@ void ll_engine_set_progress(ll_engine *e, void (*fn)(void *ctx, int done, int to
 /* Every forward checks its values: a NaN or an infinity in the embedding, after an entry, after the final
  * norm or in the logits fails the forward (-1) with a message naming that stage and the position. */
 
-/* Replaces the order (copied; NULL = full), keeping the engine's context, threads and buffers; the caches
- * grow when the new order has more passes. Ends any recording or reuse. 0, or -1 with the error set. */
-int ll_engine_set_order(ll_engine *e, const ll_order *order);
+/* ll_engine_set_order (include/layerlab.h) replaces the order (copied; NULL = full), keeping the engine's context,
+ * threads and buffers; the caches grow when the new order has more passes. Ends any recording or reuse. */
 
 /* Reuse of shared leading entries. Two orders that begin with the same entries compute the same residual
  * stream and the same K/V there, for the same inputs. An engine recording into r keeps, for each forward
@@ -106,8 +88,7 @@ int ll_order_shared(const ll_order *rec, const ll_order *o);
 /* Token x layer passes computed by e's forwards so far, and what computing every entry would have cost. */
 void ll_engine_passes(const ll_engine *e, long long *computed, long long *naive);
 
-/* Installs (copies) a tap; NULL removes it. */
-void ll_engine_set_tap(ll_engine *e, const ll_tap *tap);
+
 const ll_order *ll_engine_order(const ll_engine *e);
 
 #endif
