@@ -20,7 +20,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 fi
 if [ -x build/layerlab ] && ! ldd build/layerlab | grep -q libmpi; then
     log "rebuilding build/ with MPI (sharded studies)"
-    cmake -S . -B build >/dev/null
+    cmake -S . -B build -U 'MPI_*' >/dev/null   # forget the earlier configure's "not found"
     cmake --build build -j"$(nproc)" >/dev/null
 fi
 if ! .venv/bin/python -c "import numpy, gguf, llama_cpp, skdim, safetensors, pytest, matplotlib" 2>/dev/null; then
