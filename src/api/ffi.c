@@ -200,6 +200,19 @@ static int make_order(const ll_model *m, const run_opts *r, ll_order *out) {
     return r->plan ? ll_plan_parse(r->plan, m->n_layer, out) : ll_order_full(out, m->n_layer);
 }
 
+/* The options of a call that takes only RUN_KEYS, read, and its plan as an order (free it with ll_order_free).
+ * r->plan points into the parsed options, which are gone when this returns: read only the other fields. */
+static int run_setup(const ll_model *m, const char *opts_json, const char *fn, run_opts *r, ll_order *ord) {
+    static const char *const keys[] = {RUN_KEYS, NULL};
+    jopt o;
+    if (jopt_open(&o, opts_json, fn, keys)) return -1;
+    int rc = run_opts_read(&o, r);
+    if (!rc) rc = make_order(m, r, ord);
+    jopt_close(&o);
+    r->plan = NULL;
+    return rc ? -1 : 0;
+}
+
 static int check_model(const void *m, const char *fn) { return m ? 0 : ll_fail("%s: no model (NULL)", fn); }
 
 /* The files task reads: data, else <data_dir or $LAYERLAB_DATA>/<its default file>; gsm8k's few-shot
@@ -257,16 +270,10 @@ static int task_files(const char *fn, const char *task, const char *data, const 
 /* ------------------------------------------------------------------ logits ---- */
 
 int ll_ffi_plan(const ll_model *m, const char *opts_json, int *members, int cap) {
-    static const char *const keys[] = {RUN_KEYS, NULL};
     if (check_model(m, "plan")) return -1;
-    jopt o;
     run_opts r;
-    if (jopt_open(&o, opts_json, "plan", keys)) return -1;
-    int rc = run_opts_read(&o, &r);
     ll_order ord;
-    if (!rc) rc = make_order(m, &r, &ord);
-    jopt_close(&o);
-    if (rc) return -1;
+    if (run_setup(m, opts_json, "plan", &r, &ord)) return -1;
     int n = ord.n_entries;
     for (int i = 0; members && i < n && i < cap; i++) members[i] = ord.entries[i].n;
     ll_order_free(&ord);
@@ -274,7 +281,6 @@ int ll_ffi_plan(const ll_model *m, const char *opts_json, int *members, int cap)
 }
 
 int ll_ffi_logits(ll_model *m, const int32_t *ids, int T, const char *opts_json, float *out) {
-    static const char *const keys[] = {RUN_KEYS, NULL};
     const char *fn = "logits";
     if (check_model(m, fn)) return -1;
     if (!ids || !out) return ll_fail("logits: ids and out must not be NULL");
@@ -282,19 +288,14 @@ int ll_ffi_logits(ll_model *m, const int32_t *ids, int T, const char *opts_json,
     if (T > m->n_ctx_train) return ll_fail("logits: %d tokens exceed the model's context of %d", T, m->n_ctx_train);
     if (!m->has_head)
         return ll_fail("logits: %s is a %s encoder without an LM head: it has hidden states, not logits", m->path, m->arch);
-    jopt o;
     run_opts r;
-    if (jopt_open(&o, opts_json, fn, keys)) return -1;
-    int rc = run_opts_read(&o, &r);
     ll_order ord;
-    if (!rc) rc = make_order(m, &r, &ord);
-    jopt_close(&o);
-    if (rc) return -1;
+    if (run_setup(m, opts_json, fn, &r, &ord)) return -1;
     ll_engine_opts eo = {.n_ctx = T, .n_threads = r.threads, .exact = r.exact, .parallel_kv_mean = r.pkv};
     ll_engine *e = ll_engine_new(m, &ord, &eo);
     ll_order_free(&ord);
     if (!e) return -1;
-    rc = ll_engine_forward(e, ids, T, 0, out, LL_LOGITS_ALL);
+    int rc = ll_engine_forward(e, ids, T, 0, out, LL_LOGITS_ALL);
     ll_engine_free(e);
     return rc ? ll_fail_prefix("logits: ") : 0;
 }
@@ -308,6 +309,7 @@ static const char *const HOOK_LIST = "hook_embed, blocks.L.hook_resid_pre, block
 
 /* name -> kind and entry (-1 for the model-wide names) */
 static int parse_hook(const char *name, int *kind, int *entry) {
+    *kind = -1;
     *entry = -1;
     if (!name) return ll_fail("cache: a NULL name");
     if (!strcmp(name, "hook_embed")) return *kind = HK_EMBED, 0;
@@ -392,45 +394,33 @@ static void cache_gate(void *ctx, int entry, int member, const float *g, int T, 
 }
 
 int ll_ffi_cache_shape(const ll_model *m, int T, const char *opts_json, const char *name, int64_t shape[4]) {
-    static const char *const keys[] = {RUN_KEYS, NULL};
     if (check_model(m, "cache")) return -1;
     if (!shape) return ll_fail("cache: shape must not be NULL");
     if (T < 1) return ll_fail("cache: no tokens");
-    jopt o;
     run_opts r;
-    if (jopt_open(&o, opts_json, "cache", keys)) return -1;
-    int rc = run_opts_read(&o, &r);
     ll_order ord;
-    if (!rc) rc = make_order(m, &r, &ord);
-    jopt_close(&o);
-    if (rc) return -1;
+    if (run_setup(m, opts_json, "cache", &r, &ord)) return -1;
     int kind, entry;
-    rc = hook_shape(m, &ord, T, name, &kind, &entry, shape);
+    int rc = hook_shape(m, &ord, T, name, &kind, &entry, shape);
     ll_order_free(&ord);
     return rc;
 }
 
 int ll_ffi_cache(ll_model *m, const int32_t *ids, int T, const char *opts_json, const char *const *names, int n_names,
                  float *const *bufs) {
-    static const char *const keys[] = {RUN_KEYS, NULL};
     if (check_model(m, "cache")) return -1;
     if (!ids || (n_names > 0 && (!names || !bufs))) return ll_fail("cache: ids, names and buffers must not be NULL");
     if (n_names < 0) return ll_fail("cache: %d names", n_names);
     if (T < 1) return ll_fail("cache: no tokens");
     if (T > m->n_ctx_train) return ll_fail("cache: %d tokens exceed the model's context of %d", T, m->n_ctx_train);
-    jopt o;
     run_opts r;
-    if (jopt_open(&o, opts_json, "cache", keys)) return -1;
-    int rc = run_opts_read(&o, &r);
     ll_order ord;
-    if (!rc) rc = make_order(m, &r, &ord);
-    jopt_close(&o);
-    if (rc) return -1;
+    if (run_setup(m, opts_json, "cache", &r, &ord)) return -1;
     int E = ord.n_entries;
     cache_ctx c = {.T = T, .D = m->n_embd, .H = m->n_head, .F = m->n_ff, .E = E};
     ll_engine *e = NULL;
     c.pre = ll_calloc((size_t)E * 4, sizeof *c.pre);
-    rc = c.pre ? 0 : -1;
+    int rc = c.pre ? 0 : -1;
     if (!rc) c.post = c.pre + E, c.pattern = c.pre + 2 * E, c.mlp = c.pre + 3 * E;
     for (int i = 0; i < n_names && !rc; i++) {
         int64_t shape[4];
@@ -958,8 +948,7 @@ static int study_painters(ll_model *m, const char *out_dir, const jopt *o, void 
         }
     }
     if (quick) ll_painters_apply_quick(&po, m->n_layer, limit >= 0, jget(o, "analyses") != NULL);   /* `--quick` */
-    char *paths[LL_PAINTERS_MAX_TASKS] = {0}, *fews[LL_PAINTERS_MAX_TASKS] = {0}, *lam = NULL, *lam_few = NULL, *params = NULL;
-    ll_store *s = NULL;
+    char *paths[LL_PAINTERS_MAX_TASKS] = {0}, *fews[LL_PAINTERS_MAX_TASKS] = {0}, *lam = NULL, *lam_few = NULL;
     int rc = -1;
     for (int t = 0; t < nt; t++) {
         if (task_files("study painters", names[t], NULL, NULL, data_dir, &paths[t], &fews[t])) goto done;
@@ -977,22 +966,14 @@ static int study_painters(ll_model *m, const char *out_dir, const jopt *o, void 
     po.exact = exact;
     po.progress = progress;
     po.progress_ctx = ctx;
-    if (ll_painters_validate(&po, m->n_layer)) { ll_fail_prefix("study painters: "); goto done; }
-    if (!(params = ll_painters_params_json(&po, m->n_layer))) goto done;
-    /* one process (no shard), through the calls the CLI makes: a store left by a killed MPI run is merged first */
-    if (!(s = ll_study_store_open(NULL, out_dir, "painters", params, ll_model_sha256(m)))) goto done;
-    double t0 = ll_now();
-    if (ll_painters_run(m, &po, s, NULL)) { ll_fail_prefix("study painters: "); goto done; }
-    if (ll_study_store_gather(NULL, out_dir, &s, 0)) goto done;
-    if (ll_painters_export(s, out_dir)) goto done;
-    if (ll_painters_report(s, out_dir, command ? command : "layerlab (Python) study painters", ll_now() - t0)) goto done;
+    /* one process (no shard), as the CLI runs it: a store left by a killed MPI run is merged first */
+    ll_painters_study_result res;
+    if (ll_painters_study(m, &po, out_dir, command ? command : "layerlab (Python) study painters", &res)) goto done;
     rc = 0;
 done:
     for (int t = 0; t < nt; t++) free(paths[t]), free(fews[t]);
     free(lam);
     free(lam_few);
-    free(params);
-    ll_store_close(s);
     return rc;
 }
 
@@ -1037,8 +1018,7 @@ static int study_geometry(ll_model *m, const char *out_dir, const jopt *o, void 
     go.seed = (uint64_t)pseed;
     if (max_gen > 0) go.max_gen = (int)max_gen;
     if (quick) ll_geometry_apply_quick(&go, task != NULL, limit >= 0, nsh != 0);   /* `study geometry --quick` */
-    char *path = NULL, *few = NULL, *params = NULL;
-    ll_store *s = NULL;
+    char *path = NULL, *few = NULL;
     int rc = -1;
     if (task_files("study geometry", go.task, data, fewshot, data_dir, &path, &few)) return -1;
     go.data = path;
@@ -1048,18 +1028,11 @@ static int study_geometry(ll_model *m, const char *out_dir, const jopt *o, void 
     go.exact = exact;
     go.progress = progress;
     go.progress_ctx = ctx;
-    if (!(params = ll_geometry_params_json(&go))) goto done;
-    if (!(s = ll_study_store_open(NULL, out_dir, "geometry", params, ll_model_sha256(m)))) goto done;
-    if (ll_geometry_run(m, &go, s)) { ll_fail_prefix("study geometry: "); goto done; }
-    if (ll_study_store_gather(NULL, out_dir, &s, 0)) goto done;
-    if (ll_geometry_export(s, out_dir)) goto done;
-    if (ll_geometry_report(s, out_dir, command ? command : "layerlab (Python) study geometry")) goto done;
+    if (ll_geometry_study(m, &go, out_dir, command ? command : "layerlab (Python) study geometry", NULL)) goto done;
     rc = 0;
 done:
     free(path);
     free(few);
-    free(params);
-    ll_store_close(s);
     return rc;
 }
 

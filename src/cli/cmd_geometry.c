@@ -118,8 +118,6 @@ int cmd_study_geometry(int argc, char **argv) {
     o.exact = c.exact;
     int rc = 1;
     ll_model *m = NULL;
-    ll_store *s = NULL;
-    char *params = NULL;
     ll_shard *sh = NULL;   /* under mpirun: this rank of the job (study/shard.h) */
     if (ll_shard_init(&sh)) { cli_lib_error(); goto done; }
     const int rank = ll_shard_rank(sh);
@@ -127,21 +125,17 @@ int cmd_study_geometry(int argc, char **argv) {
     o.shard = sh;
     if (!(m = cli_open_model(&c, false))) goto done;
     if (!m->tok) { cli_error("%s: a llama2.c checkpoint needs --tokenizer TOK.bin", c.model); goto done; }
-    if (!(params = ll_geometry_params_json(&o))) { cli_lib_error(); goto done; }
-    if (!(s = ll_study_store_open(sh, out, "geometry", params, ll_model_sha256(m)))) { cli_lib_error(); goto done; }
-    cli_progress pg;
-    cli_progress_study(&pg, "geometry", quiet, &o.progress, &o.layer_progress, &o.progress_ctx);
-    double t0 = cli_now();
-    int grc = ll_geometry_run(m, &o, s);
-    cli_progress_stop(&pg);
-    if (grc) { ll_fail_prefix("study geometry: "); cli_lib_error(); goto done; }
-    if (ll_study_store_gather(sh, out, &s, 0)) { cli_lib_error(); goto done; }
-    if (rank > 0) { rc = 0; goto done; }
-    if (ll_geometry_export(s, out)) { cli_lib_error(); goto done; }
     char cmdline[2048] = "layerlab study";
     for (int i = 0; i < argc; i++)
         snprintf(cmdline + strlen(cmdline), sizeof cmdline - strlen(cmdline), " %s", argv[i]);
-    if (ll_geometry_report(s, out, cmdline)) { cli_lib_error(); goto done; }
+    cli_progress pg;
+    cli_progress_study(&pg, "geometry", quiet, &o.progress, &o.layer_progress, &o.progress_ctx);
+    double t0 = cli_now();
+    bool is_main = true;
+    int grc = ll_geometry_study(m, &o, out, cmdline, &is_main);
+    cli_progress_stop(&pg);
+    if (grc) { cli_lib_error(); goto done; }
+    if (!is_main) { rc = 0; goto done; }   /* rank 0 reports */
     fprintf(stderr, "layerlab: study geometry: done in %.0f s; results in %s/results.sqlite, prompts in %s/prompts.csv, "
             "analysis in %s/analysis.json\n", cli_now() - t0, out, out, out);
     printf("%s/report.html\n", out);
@@ -149,8 +143,6 @@ int cmd_study_geometry(int argc, char **argv) {
 done:
     free(path);
     free(few);
-    free(params);
-    ll_store_close(s);
     ll_model_free(m);
     if (rc && ll_shard_size(sh) > 1) ll_shard_abort(sh, 1);
     ll_shard_finalize(sh);

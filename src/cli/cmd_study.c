@@ -166,8 +166,6 @@ static int painters(int argc, char **argv) {
     char *paths[LL_PAINTERS_MAX_TASKS] = {0}, *fews[LL_PAINTERS_MAX_TASKS] = {0}, *lam = NULL, *lam_few = NULL;
     int rc = 1;
     ll_model *m = NULL;
-    ll_store *s = NULL;
-    char *params = NULL;
     ll_shard *sh = NULL;   /* under mpirun: this rank of the job (study/shard.h) */
     if (ll_shard_init(&sh)) { cli_lib_error(); goto done; }
     const int rank = ll_shard_rank(sh);
@@ -190,40 +188,29 @@ static int painters(int argc, char **argv) {
     if (!(m = cli_open_model(&c, false))) goto done;
     if (!m->tok) { cli_error("%s: a llama2.c checkpoint needs --tokenizer TOK.bin", c.model); goto done; }
     if (quick) ll_painters_apply_quick(&o, m->n_layer, true, true);   /* five starts spread over the sweep */
-    if (ll_painters_validate(&o, m->n_layer)) { ll_fail_prefix("study painters: "); cli_lib_error(); goto done; }
-    if (!(params = ll_painters_params_json(&o, m->n_layer))) { cli_lib_error(); goto done; }
-    if (!(s = ll_study_store_open(sh, out, "painters", params, ll_model_sha256(m)))) { cli_lib_error(); goto done; }
-    cli_progress pg;
-    cli_progress_study(&pg, "painters", quiet, &o.progress, &o.layer_progress, &o.progress_ctx);
-    double t0 = cli_now();
-    ll_painters_stats st;
-    int prc = ll_painters_run(m, &o, s, &st);
-    cli_progress_stop(&pg);
-    double run_s = cli_now() - t0;
-    if (prc) { ll_fail_prefix("study painters: "); cli_lib_error(); goto done; }
-    /* the ranks' stores into the main one; only rank 0 goes on to the export and the report */
-    if (ll_study_store_gather(sh, out, &s, 0)) { cli_lib_error(); goto done; }
-    if (rank > 0) { rc = 0; goto done; }
-    if (st.passes_naive > 0)
-        fprintf(stderr, "layerlab: study painters: %lld token-layer passes computed for results that take %lld computed "
-                "from scratch (%.2fx fewer%s), %.0f s\n", st.passes_computed, st.passes_naive,
-                st.passes_computed ? (double)st.passes_naive / (double)st.passes_computed : 0.0,
-                o.reuse ? ", reuse on" : ", --no-reuse", run_s);
-    if (ll_painters_export(s, out)) { cli_lib_error(); goto done; }
     char cmdline[2048] = "layerlab study";
     for (int i = 0; i < argc; i++)
         snprintf(cmdline + strlen(cmdline), sizeof cmdline - strlen(cmdline), " %s", argv[i]);
-    if (ll_painters_report(s, out, cmdline, cli_now() - t0)) { cli_lib_error(); goto done; }
+    cli_progress pg;
+    cli_progress_study(&pg, "painters", quiet, &o.progress, &o.layer_progress, &o.progress_ctx);
+    ll_painters_study_result res;
+    int prc = ll_painters_study(m, &o, out, cmdline, &res);
+    cli_progress_stop(&pg);
+    if (prc) { cli_lib_error(); goto done; }
+    if (!res.is_main) { rc = 0; goto done; }   /* rank 0 reports */
+    if (res.stats.passes_naive > 0)
+        fprintf(stderr, "layerlab: study painters: %lld token-layer passes computed for results that take %lld computed "
+                "from scratch (%.2fx fewer%s), %.0f s\n", res.stats.passes_computed, res.stats.passes_naive,
+                res.stats.passes_computed ? (double)res.stats.passes_naive / (double)res.stats.passes_computed : 0.0,
+                o.reuse ? ", reuse on" : ", --no-reuse", res.run_seconds);
     fprintf(stderr, "layerlab: study painters: done in %.0f s; results in %s/results.sqlite, scores in %s/scores.csv\n",
-            cli_now() - t0, out, out);
+            res.seconds, out, out);
     printf("%s/report.html\n", out);
     rc = 0;
 done:
     for (int t = 0; t < nt; t++) { free(paths[t]); free(fews[t]); }
     free(lam);
     free(lam_few);
-    free(params);
-    ll_store_close(s);
     ll_model_free(m);
     /* an error on one rank ends the job (the others would wait for it); what every rank committed is merged
      * when the study runs again */

@@ -370,6 +370,21 @@ void ll_geometry_apply_quick(ll_geometry_opts *o, bool have_task, bool have_limi
     }
 }
 
+int ll_geometry_study(ll_model *m, const ll_geometry_opts *o, const char *dir, const char *command, bool *is_main) {
+    const bool main_rank = ll_shard_rank(o->shard) == 0;
+    if (is_main) *is_main = main_rank;
+    char *params = ll_geometry_params_json(o);
+    ll_store *s = params ? ll_study_store_open(o->shard, dir, "geometry", params, ll_model_sha256(m)) : NULL;
+    free(params);
+    if (!s) return -1;
+    int rc = ll_geometry_run(m, o, s);
+    if (rc) ll_fail_prefix("study geometry: ");
+    else if (!(rc = ll_study_store_gather(o->shard, dir, &s, 0)) && main_rank)
+        rc = ll_geometry_export(s, dir) || ll_geometry_report(s, dir, command) ? -1 : 0;
+    ll_store_close(s);
+    return rc;
+}
+
 int ll_geometry_run(ll_model *m, const ll_geometry_opts *o, ll_store *s) {
     if (!m->tok) return ll_fail("%s: a llama2.c checkpoint needs a tokenizer", m->path);
     if (o->bos && ll_tok_bos(m->tok) < 0) return ll_fail("--bos: the model has no BOS token");

@@ -59,5 +59,8 @@ int ll_geometry_run(ll_model *m, const ll_geometry_opts *o, ll_store *s);
 int ll_geometry_export(ll_store *s, const char *dir);
 /* DIR/report.html (one self-contained page: inline SVG, no scripts) and every figure as DIR/figures/NAME.svg. */
 int ll_geometry_report(ll_store *s, const char *dir, const char *command);
+/* A whole study, as `layerlab study geometry` runs it: the store opened (under the MPI job in o->shard), the run,
+ * the ranks' stores gathered and, on rank 0 (*is_main, may be NULL), the export and the report. 0 or -1. */
+int ll_geometry_study(ll_model *m, const ll_geometry_opts *o, const char *dir, const char *command, bool *is_main);
 
 #endif

@@ -620,6 +620,27 @@ static int run_cosine(ll_model *m, const ll_painters_opts *o, ll_store *s, const
     return rc;
 }
 
+int ll_painters_study(ll_model *m, const ll_painters_opts *o, const char *dir, const char *command,
+                      ll_painters_study_result *r) {
+    memset(r, 0, sizeof *r);
+    r->is_main = ll_shard_rank(o->shard) == 0;
+    if (ll_painters_validate(o, m->n_layer)) return ll_fail_prefix("study painters: ");
+    char *params = ll_painters_params_json(o, m->n_layer);
+    ll_store *s = params ? ll_study_store_open(o->shard, dir, "painters", params, ll_model_sha256(m)) : NULL;
+    free(params);
+    if (!s) return -1;
+    double t0 = ll_now();
+    int rc = ll_painters_run(m, o, s, &r->stats);
+    r->run_seconds = ll_now() - t0;
+    if (rc) ll_fail_prefix("study painters: ");
+    /* the ranks' stores into the main one; only rank 0 goes on to the export and the report */
+    else if (!(rc = ll_study_store_gather(o->shard, dir, &s, 0)) && r->is_main)
+        rc = ll_painters_export(s, dir) || ll_painters_report(s, dir, command, ll_now() - t0) ? -1 : 0;
+    r->seconds = ll_now() - t0;
+    ll_store_close(s);
+    return rc;
+}
+
 int ll_painters_run(ll_model *m, const ll_painters_opts *opts, ll_store *s, ll_painters_stats *stats) {
     if (stats) memset(stats, 0, sizeof *stats);
     if (!m->tok) return ll_fail("%s: the model has no tokenizer (a llama2.c checkpoint needs one)", m->path);

@@ -87,6 +87,18 @@ typedef struct {
     bool flagged;               /* the full model is within 2 standard errors of chance on this task */
 } ll_score_row;
 
+/* A whole study, as `layerlab study painters` runs it: the options checked, the store opened (under the MPI job in
+ * o->shard: a copy per rank), the run, the ranks' stores gathered and, on rank 0 (is_main), the export and the report
+ * (command: the command line it shows). 0, or -1 with the error set (what was committed stays). */
+typedef struct {
+    ll_painters_stats stats;    /* this rank's layer passes */
+    double run_seconds;         /* the run alone */
+    double seconds;             /* from the store's opening to the report */
+    bool is_main;               /* rank 0 (or one process): it exported and reported */
+} ll_painters_study_result;
+int ll_painters_study(ll_model *m, const ll_painters_opts *o, const char *dir, const char *command,
+                      ll_painters_study_result *r);
+
 /* Every score from the store's item results (aggregates recomputed with ll_eval_aggregate). */
 int ll_painters_scores(ll_store *s, ll_score_row **rows, int *n_rows);
 /* The grid's variants compared: for each, the mean over M of its median normalised score (random: the mean
