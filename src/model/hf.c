@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "io/files.h"
 #include "io/safetensors.h"
 #include "model/model_impl.h"
 #include "tensor/dtype.h"
@@ -21,28 +23,18 @@
 
 #define MAX_CONFIG (16u << 20)
 
+/* a small text file (config.json and its siblings) through the project's input reader, refused past max bytes */
 static char *read_text(const char *path, size_t max, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { ll_fail("cannot open '%s'", path); return NULL; }
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 65536;
-            char *b = ll_realloc(buf, cap);
-            if (!b) { free(buf); fclose(f); return NULL; }
-            buf = b;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (n > max) { free(buf); fclose(f); ll_fail("'%s' is larger than %zu bytes", path, max); return NULL; }
-        if (r == 0) break;
+    int fd = ll_open_input(path, "model configuration");
+    if (fd < 0) return NULL;
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && (uint64_t)sb.st_size > max) {
+        close(fd);
+        ll_fail("'%s' is larger than %zu bytes", path, max);
+        return NULL;
     }
-    int err = ferror(f);
-    fclose(f);
-    if (err) { free(buf); ll_fail("cannot read '%s'", path); return NULL; }
-    buf[n] = 0;
-    if (len) *len = n;
+    char *buf = ll_read_fd(fd, path, len);
+    close(fd);
     return buf;
 }
 
