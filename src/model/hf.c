@@ -33,8 +33,10 @@ static char *read_text(const char *path, size_t max, size_t *len) {
         ll_fail("'%s' is larger than %zu bytes", path, max);
         return NULL;
     }
-    char *buf = ll_read_fd(fd, path, len);
+    size_t n = 0;
+    char *buf = ll_read_fd(fd, path, &n);
     close(fd);
+    if (len) *len = n;
     return buf;
 }
 
